@@ -1,0 +1,405 @@
+"""``gateway``: drive a centre with no screen. Integrators, tests and the demo use it.
+
+Every command takes ``--db URL``, ``--centre ID``, ``--json`` and ``--at ISO-TIME``.
+Failures print one sentence on stderr and exit non-zero (3 when ``call`` finds nobody
+waiting), leaving the store unchanged. Imports are lazy so ``gateway status`` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("gateway")
+
+COUNTER_STATES = {"open": "open", "pause": "paused", "close": "closed"}
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", help="store URL or SQLite file (else $GATEWAY_DB, else default)")
+    common.add_argument("--centre", help="centre code, when the store holds several")
+    common.add_argument("--json", action="store_true", help="print one JSON object")
+    common.add_argument("--at", help="time of the action, ISO 8601 (backfill, simulations)")
+    common.add_argument("--as", dest="actor", help="who acts (staff code), for the audit trail")
+
+    parser = argparse.ArgumentParser(
+        prog="gateway", description="Gateway: the front desk of a one-stop-shop centre."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, parents=[common], description=help)
+
+    p = add("init", "create or upgrade the store and load a centre file")
+    p.add_argument("file", nargs="?", help="centre file (default: the example centre)")
+    p = add("check-config", "check a centre file and say what is wrong")
+    p.add_argument("file")
+    p = add("db", "schema migrations")
+    p.add_argument("action", choices=["upgrade", "current", "check"])
+    add("centre", "list agencies, services, needs (with journeys) and counters")
+    p = add("checkin", "check a visit in for a need and issue its ticket")
+    p.add_argument("need")
+    p.add_argument("--lang", default="en")
+    p.add_argument("--help-needed", metavar="KIND")
+    p.add_argument("--appointment", metavar="REF")
+    p.add_argument("--appointment-time", metavar="ISO-TIME")
+    p.add_argument("--postcode", metavar="DISTRICT")
+    p.add_argument("--consent", action="store_true", help="agrees to share details")
+    p = add("call", "call the next ticket (or --ticket T) to a counter; exit 3 if none")
+    p.add_argument("counter")
+    p.add_argument("--ticket")
+    for name, help in [
+        ("recall", "call a ticket again"),
+        ("serve", "start serving a called ticket"),
+        ("no-show", "mark a called ticket as not come"),
+        ("hold", "set a ticket aside; frees the counter"),
+        ("unhold", "return a held ticket to the queue"),
+        ("ticket", "show one ticket"),
+    ]:
+        add(name, help).add_argument("ticket")
+    p = add("done", "complete a ticket; queues the journey's next step")
+    p.add_argument("ticket")
+    p.add_argument("--outcome")
+    p.add_argument("--avoidable", action="store_true", help="tag as an avoidable contact")
+    p = add("cancel", "cancel a ticket (the customer left)")
+    p.add_argument("ticket")
+    p.add_argument("--reason")
+    p = add("refer", "refer a visit to another service: handover or signpost")
+    p.add_argument("ticket")
+    p.add_argument("--to", required=True, metavar="SERVICE")
+    kind = p.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--handover", action="store_const", const="handover", dest="kind")
+    kind.add_argument("--signpost", action="store_const", const="signpost", dest="kind")
+    p.add_argument("--reason")
+    p.add_argument("--consent", action="store_true")
+    p = add("counter-state", "open, pause or close a counter")
+    p.add_argument("counter")
+    p.add_argument("state", choices=list(COUNTER_STATES))
+    add("status", "what is waiting, for how long, and who is at which counter")
+    p = add("watch", "print events after a cursor (commit order)")
+    p.add_argument("--after", type=int, default=0)
+    p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for news")
+    p = add("demo", "play a realistic day in a fresh demo centre, fast")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--day", help="the date to play (default: the next weekday)")
+    p.add_argument("--scale", type=float, default=1.0, help="arrivals multiplier")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from gateway.errors import GatewayError
+
+    try:
+        return _dispatch(args)
+    except GatewayError as exc:
+        print(str(exc), file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception:  # never a traceback for a user: log it, say one sentence
+        where = _log_crash()
+        print(f"Gateway hit an unexpected problem; the details are in {where}.", file=sys.stderr)
+        return 1
+
+
+def _log_crash() -> str:
+    import tempfile
+    import traceback
+
+    path = Path(tempfile.gettempdir()) / "gateway-error.log"
+    with path.open("a", encoding="utf-8") as out:
+        traceback.print_exc(file=out)
+    return str(path)
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from sqlalchemy.exc import ArgumentError
+
+    from gateway.errors import StoreUnavailable
+    from gateway.store import Store
+
+    try:
+        return Store(args.db)
+    except (ArgumentError, ValueError) as exc:
+        raise StoreUnavailable(f"'{args.db}' is not a store URL I understand ({exc}).") from None
+    except ModuleNotFoundError as exc:
+        raise StoreUnavailable(
+            f"The store URL needs a driver that is missing: {exc.name}."
+        ) from None
+
+
+def _clock(args: argparse.Namespace, timezone: str) -> Any:
+    from gateway.clock import FixedClock, WallClock, parse_at
+    from gateway.errors import GatewayError
+
+    if not args.at:
+        return WallClock()
+    try:
+        return FixedClock(parse_at(args.at, timezone))
+    except ValueError:
+        raise GatewayError(
+            f"'{args.at}' is not a time; use ISO 8601, like 2026-11-26T10:30."
+        ) from None
+
+
+def _queue(args: argparse.Namespace) -> Any:
+    from gateway.centres import open_centre
+    from gateway.queue import Queue
+
+    store = _store(args)
+    centre = open_centre(store, args.centre)
+    return Queue(store, centre, clock=_clock(args, centre.timezone), actor=args.actor or "cli")
+
+
+def _emit(args: argparse.Namespace, obj: dict[str, Any], text: str) -> None:
+    if args.json:
+        print(json.dumps(obj, ensure_ascii=False, default=str))
+    else:
+        print(text)
+
+
+def _ticket_line(t: Any) -> str:
+    where = f" at counter {t.counter}" if t.counter else ""
+    wait = ""
+    if t.wait is not None:
+        minutes = "unknown (no counter open)" if t.wait.minutes is None else f"{t.wait.minutes} min"
+        wait = f"; {t.wait.ahead} ahead, about {minutes}"
+    return f"{t.number} {t.service_name} ({t.agency_name}): {t.state}{where}{wait}"
+
+
+def _pair(args: argparse.Namespace, pair: tuple[Any, Any]) -> int:
+    ticket, follow = pair
+    obj = ticket.as_dict() | {"next": follow.as_dict() if follow else None}
+    text = _ticket_line(ticket) + (f"\nnext: {_ticket_line(follow)}" if follow else "")
+    _emit(args, obj, text)
+    return 0
+
+
+def _one(args: argparse.Namespace, ticket: Any) -> int:
+    _emit(args, ticket.as_dict(), _ticket_line(ticket))
+    return 0
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "init": _init,
+        "check-config": _check_config,
+        "db": _db,
+        "centre": _centre,
+        "status": _status,
+        "watch": _watch,
+        "demo": _demo,
+    }
+    if args.command in handlers:
+        return handlers[args.command](args)
+    queue = _queue(args)
+    verbs: dict[str, Callable[[], Any]] = {
+        "recall": lambda: _one(args, queue.recall(args.ticket)),
+        "serve": lambda: _one(args, queue.start_serving(args.ticket)),
+        "no-show": lambda: _one(args, queue.no_show(args.ticket)),
+        "hold": lambda: _one(args, queue.hold(args.ticket)),
+        "unhold": lambda: _one(args, queue.unhold(args.ticket)),
+        "ticket": lambda: _one(args, queue.ticket(args.ticket)),
+        "cancel": lambda: _one(args, queue.cancel(args.ticket, reason=args.reason)),
+        "done": lambda: _pair(
+            args, queue.complete(args.ticket, outcome=args.outcome, avoidable=args.avoidable)
+        ),
+        "refer": lambda: _pair(
+            args,
+            queue.refer(
+                args.ticket,
+                args.to,
+                kind=args.kind,
+                reason=args.reason,
+                consent=args.consent,
+                staff=args.actor,
+            ),
+        ),
+        "checkin": lambda: _checkin(args, queue),
+        "call": lambda: _one(
+            args,
+            queue.call_ticket(args.counter, args.ticket, staff=args.actor)
+            if args.ticket
+            else queue.call_next(args.counter, staff=args.actor),
+        ),
+        "counter-state": lambda: _counter_state(args, queue),
+    }
+    result: int = verbs[args.command]()
+    return result
+
+
+def _checkin(args: argparse.Namespace, queue: Any) -> int:
+    from gateway.clock import parse_at
+    from gateway.errors import GatewayError
+
+    appointment_at = None
+    if args.appointment_time:
+        try:
+            appointment_at = parse_at(args.appointment_time, queue.centre.timezone)
+        except ValueError:
+            raise GatewayError(f"'{args.appointment_time}' is not a time.") from None
+    ticket = queue.check_in(
+        args.need,
+        language=args.lang,
+        help_needed=args.help_needed,
+        postcode_district=args.postcode,
+        appointment_ref=args.appointment,
+        appointment_at=appointment_at,
+        consent_share=args.consent,
+    )
+    return _one(args, ticket)
+
+
+def _counter_state(args: argparse.Namespace, queue: Any) -> int:
+    state = queue.set_counter_state(args.counter, COUNTER_STATES[args.state])
+    _emit(args, {"counter": args.counter, "state": state}, f"counter {args.counter}: {state}")
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from gateway import migrate
+    from gateway.centres import load_centre
+    from gateway.config import EXAMPLE_CENTRE, load_centre_file
+
+    config = load_centre_file(args.file or EXAMPLE_CENTRE)
+    store = _store(args)
+    _guard(store, lambda: migrate.upgrade(store))
+    load_centre(store, config, _clock(args, config.centre.timezone))
+    info = config.centre
+    _emit(
+        args,
+        {"centre": info.code, "name": info.name, "store": store.where},
+        f"{info.name} ({info.code}) is loaded in {store.where}.",
+    )
+    return 0
+
+
+def _guard(store: Any, work: Callable[[], Any]) -> Any:
+    """Turn a store that is down during migrations into one sentence."""
+    from sqlalchemy.exc import OperationalError
+
+    from gateway.errors import StoreUnavailable
+
+    try:
+        return work()
+    except OperationalError as exc:
+        raise StoreUnavailable(
+            f"The store at {store.where} cannot be reached; check that it is running "
+            "and the URL is right."
+        ) from exc
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from gateway.config import load_centre_file
+    from gateway.errors import ConfigError
+
+    try:
+        config = load_centre_file(args.file)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    c = config.centre
+    _emit(
+        args,
+        {
+            "ok": True,
+            "centre": c.code,
+            "agencies": len(config.agencies),
+            "services": len(config.services),
+            "needs": len(config.needs),
+            "counters": len(config.counters),
+        },
+        f"{args.file}: {c.name} is valid: {len(config.agencies)} agencies, "
+        f"{len(config.services)} services, {len(config.needs)} needs, "
+        f"{len(config.counters)} counters.",
+    )
+    return 0
+
+
+def _db(args: argparse.Namespace) -> int:
+    from gateway import migrate
+
+    store = _store(args)
+    if args.action == "upgrade":
+        _guard(store, lambda: migrate.upgrade(store))
+    if args.action == "check":
+        diffs = _guard(store, lambda: migrate.differences(store))
+        if diffs:
+            print(f"The models and the migrations disagree: {diffs}", file=sys.stderr)
+            return 1
+    revision = _guard(store, lambda: migrate.current(store))
+    _emit(
+        args,
+        {"store": store.where, "revision": revision},
+        f"{store.where} is at revision {revision or '(none)'}.",
+    )
+    return 0
+
+
+def _centre(args: argparse.Namespace) -> int:
+    from gateway.centres import open_centre
+    from gateway.views import centre_listing
+
+    centre = open_centre(_store(args), args.centre)
+    obj, text = centre_listing(centre)
+    _emit(args, obj, text)
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from gateway.centres import open_centre
+    from gateway.status import room_status
+    from gateway.views import status_text
+
+    store = _store(args)
+    centre = open_centre(store, args.centre)
+    status = room_status(store, centre, _clock(args, centre.timezone).now())
+    if args.json:
+        _emit(args, status.as_dict(), "")
+    else:
+        print(status_text(centre, status))
+    return 0
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from gateway.centres import open_centre
+    from gateway.events import wait_for_events
+
+    store = _store(args)
+    centre = open_centre(store, args.centre)
+    events = wait_for_events(store, centre.id, args.after, args.wait)
+    rows = [
+        {
+            "seq": e.seq,
+            "kind": e.kind,
+            "at": e.at.isoformat(),
+            "ticket_id": e.ticket_id,
+            "visit_id": e.visit_id,
+            "counter_id": e.counter_id,
+            "actor": e.actor,
+            "data": e.data,
+        }
+        for e in events
+    ]
+    cursor = rows[-1]["seq"] if rows else args.after
+    text = "\n".join(f"{r['seq']:>6} {r['at']} {r['kind']} {r['data'] or ''}" for r in rows)
+    _emit(args, {"events": rows, "cursor": cursor}, text or f"nothing after {args.after}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from gateway.demo import run_demo
+
+    return run_demo(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Schema migrations (Alembic), run from code: ``gateway db upgrade`` and ``gateway init``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gateway.store import Store
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _config(connection: Any) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(store: Store, revision: str = "head") -> None:
+    """Bring the store's schema up to ``revision``. Safe to run again: it does nothing."""
+    from alembic import command
+
+    with store.engine.begin() as connection:
+        command.upgrade(_config(connection), revision)
+
+
+def current(store: Store) -> str | None:
+    from alembic.migration import MigrationContext
+
+    with store.engine.connect() as connection:
+        result: str | None = MigrationContext.configure(connection).get_current_revision()
+        return result
+
+
+def differences(store: Store) -> list[Any]:
+    """What the models have that the migrated store lacks (empty when they agree)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    import gateway.models  # noqa: F401
+
+    with store.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        diffs: list[Any] = compare_metadata(context, SQLModel.metadata)
+        return diffs
+
+
+def revision(store: Store, message: str) -> None:
+    """Write a new migration by comparing the models with the store (for developers)."""
+    from alembic import command
+
+    with store.engine.begin() as connection:
+        command.revision(_config(connection), message=message, autogenerate=True)

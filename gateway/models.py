@@ -1,0 +1,195 @@
+"""The store's tables (SQLModel). Nothing here is ever deleted: reports read it all.
+
+Times are timezone-aware UTC (``UTCDateTime``); ``day`` columns are the centre's local
+business day, so the clock change in spring or autumn changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no zone, so store naive UTC)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; times must be aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _when(nullable: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable)
+
+
+def _json() -> Any:
+    return Field(default=None, sa_type=sa.JSON, nullable=True)
+
+
+class Centre(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=40)
+    name: str
+    timezone: str
+    # The validated centre file, as JSON: needs, journeys, translations, questions.
+    config: dict[str, Any] = Field(sa_type=sa.JSON)
+    # Gap-free, commit-ordered event numbers: bumped in each writing transaction.
+    event_seq: int = 0
+    loaded_at: datetime | None = _when()
+
+
+class Agency(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("centre_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    centre_id: int = Field(foreign_key="centre.id", index=True)
+    code: str = Field(max_length=40)
+    name: str
+    active: bool = True
+
+
+class Service(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("centre_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    centre_id: int = Field(foreign_key="centre.id", index=True)
+    agency_id: int = Field(foreign_key="agency.id")
+    code: str = Field(max_length=40)
+    name: str
+    prefix: str = Field(max_length=2)
+    target_wait_minutes: int
+    typical_service_minutes: float
+    active: bool = True
+
+
+class Counter(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("centre_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    centre_id: int = Field(foreign_key="centre.id", index=True)
+    code: str = Field(max_length=40)
+    name: str
+    # Service ids in order of preference (the counter's skills).
+    skills: list[int] = Field(default_factory=list, sa_type=sa.JSON)
+    state: str = "closed"  # open | paused | closed
+    active: bool = True
+
+
+class Staff(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("centre_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    centre_id: int = Field(foreign_key="centre.id", index=True)
+    code: str = Field(max_length=40)
+    name: str
+    active: bool = True
+
+
+class Visit(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    centre_id: int = Field(foreign_key="centre.id", index=True)
+    day: date = Field(index=True)
+    need: str
+    language: str = "en"
+    help_needed: str | None = None
+    postcode_district: str | None = Field(default=None, max_length=8)
+    appointment_ref: str | None = None
+    appointment_at: datetime | None = _when(nullable=True)
+    consent_share: bool = False
+    # Service codes of the journey, in order; copied at check-in so later edits of the
+    # centre file do not change a visit already in the building.
+    journey: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    arrived_at: datetime = _when()
+    ended_at: datetime | None = _when(nullable=True)
+
+
+class Ticket(SQLModel, table=True):
+    __table_args__ = (
+        sa.UniqueConstraint("centre_id", "service_id", "day", "seq"),
+        sa.Index("ix_ticket_queue", "centre_id", "state", "service_id"),
+        sa.Index("ix_ticket_number", "centre_id", "day", "number"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    centre_id: int = Field(foreign_key="centre.id")
+    visit_id: int = Field(foreign_key="visit.id", index=True)
+    service_id: int = Field(foreign_key="service.id")
+    day: date
+    seq: int
+    number: str = Field(max_length=8)
+    state: str = "waiting"
+    # The journey step this ticket stands for (a handover keeps the step it replaced).
+    step: int = 0
+    # Priority applies from this time (arrival for help, the appointment's time for an
+    # appointment); None for no priority.
+    priority_from: datetime | None = _when(nullable=True)
+    # The visit's arrival: queue order, kept through journeys and handovers.
+    arrived_at: datetime = _when()
+    issued_at: datetime = _when()
+    called_at: datetime | None = _when(nullable=True)
+    serving_at: datetime | None = _when(nullable=True)
+    ended_at: datetime | None = _when(nullable=True)
+    # Time of the latest change: ``--at`` may not go back before it.
+    changed_at: datetime = _when()
+    counter_id: int | None = Field(default=None, foreign_key="counter.id")
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    recalls: int = 0
+    outcome: str | None = None
+    avoidable: bool = False
+
+
+class NumberSeries(SQLModel, table=True):
+    """The last number given per (centre, service, local day)."""
+
+    __tablename__ = "number_series"
+    centre_id: int = Field(foreign_key="centre.id", primary_key=True)
+    service_id: int = Field(foreign_key="service.id", primary_key=True)
+    day: date = Field(primary_key=True)
+    last: int = 0
+
+
+class Referral(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    centre_id: int = Field(foreign_key="centre.id", index=True)
+    visit_id: int = Field(foreign_key="visit.id")
+    from_ticket_id: int = Field(foreign_key="ticket.id")
+    to_ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    from_agency_id: int = Field(foreign_key="agency.id")
+    from_service_id: int = Field(foreign_key="service.id")
+    to_agency_id: int = Field(foreign_key="agency.id")
+    to_service_id: int = Field(foreign_key="service.id")
+    kind: str  # handover | signpost
+    reason: str | None = None
+    consent_share: bool = False
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    at: datetime = _when()
+
+
+class Event(SQLModel, table=True):
+    """Append-only facts. ``seq`` is per centre, gap-free and in commit order."""
+
+    __table_args__ = (sa.UniqueConstraint("centre_id", "seq"),)
+    id: int | None = Field(default=None, primary_key=True)
+    centre_id: int = Field(foreign_key="centre.id")
+    seq: int
+    kind: str = Field(max_length=40)
+    at: datetime = _when()
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    visit_id: int | None = Field(default=None, foreign_key="visit.id")
+    counter_id: int | None = Field(default=None, foreign_key="counter.id")
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    actor: str | None = None
+    data: dict[str, Any] | None = _json()

@@ -1,0 +1,614 @@
+"""The queue engine: one verb per state change, each one atomic.
+
+Every verb runs in one writing transaction that also writes its events, so a change and
+the record of it are never apart. A verb that is refused (unknown ticket, wrong state,
+time out of order) raises a ``GatewayError`` with a sentence and changes nothing.
+
+Ticket states: waiting -> called (-> recalled) -> serving -> done, plus held, no_show,
+cancelled and referred. A counter holds at most one ticket at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlmodel import Session, col, select
+
+from gateway.centres import CentreView, open_centre
+from gateway.clock import Clock, WallClock, business_day
+from gateway.config import HELP_KINDS
+from gateway.errors import NotAllowed, NothingWaiting, OutOfOrder, UnknownError
+from gateway.events import EventLog
+from gateway.models import Counter, Referral, Staff, Ticket, Visit
+from gateway.numbering import format_number, next_number
+from gateway.routing import WaitEstimate, estimate_wait, pick_next
+from gateway.store import Store
+from gateway.tickets import AT_COUNTER, ENDED, TicketView, describe, find_ticket
+
+R = TypeVar("R")
+
+COUNTER_STATES = ("open", "paused", "closed")
+
+
+class Queue:
+    """The engine for one centre in one store. Screens, the CLI and tests call these verbs.
+
+    ``actor`` says who acts ("kiosk-1", "cli", a staff code) and goes on every event.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        centre: str | CentreView | None = None,
+        *,
+        clock: Clock | None = None,
+        actor: str | None = None,
+    ) -> None:
+        self.store = store
+        self.centre = centre if isinstance(centre, CentreView) else open_centre(store, centre)
+        self.clock = clock or WallClock()
+        self.actor = actor
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _run(self, work: Callable[[Session, EventLog, datetime], R]) -> R:
+        def attempt(session: Session) -> R:
+            log = EventLog(self.centre.id, actor=self.actor)
+            result = work(session, log, self.clock.now())
+            log.flush(session)
+            return result
+
+        result: R = self.store.retrying(attempt)
+        return result
+
+    def _view(self, session: Session, ticket: Ticket, now: datetime | None = None) -> TicketView:
+        wait = None
+        if now is not None and ticket.state == "waiting":
+            wait = self._estimate(session, ticket, now)
+        return describe(self.centre, ticket, wait)
+
+    def _estimate(self, session: Session, ticket: Ticket, now: datetime) -> WaitEstimate:
+        service = self.centre.services[ticket.service_id]
+        return estimate_wait(session, self.centre.id, ticket, service, now)
+
+    def _ticket(self, session: Session, ref: str | int, now: datetime) -> Ticket:
+        day = business_day(now, self.centre.timezone)
+        ticket = find_ticket(session, self.centre, ref, day, lock=True)
+        if ticket.changed_at > now:
+            raise OutOfOrder(
+                f"{ticket.number} last changed at {self._local(ticket.changed_at)}; "
+                "an earlier time would put its history out of order."
+            )
+        return ticket
+
+    def _local(self, at: datetime) -> str:
+        from zoneinfo import ZoneInfo
+
+        return at.astimezone(ZoneInfo(self.centre.timezone)).strftime("%Y-%m-%d %H:%M:%S")
+
+    def _counter(self, session: Session, code: str) -> Counter:
+        counter_id = self.centre.counter_by_code(code).id
+        counter = session.exec(
+            select(Counter).where(Counter.id == counter_id).with_for_update()
+        ).one()
+        return counter
+
+    def _staff_id(self, session: Session, staff: str | None) -> int | None:
+        if staff is None:
+            return None
+        row = session.exec(
+            select(Staff).where(Staff.centre_id == self.centre.id, Staff.code == staff)
+        ).first()
+        if row is None:
+            row = Staff(centre_id=self.centre.id, code=staff, name=staff)
+            session.add(row)
+            session.flush()
+        return row.id
+
+    @staticmethod
+    def _require(ticket: Ticket, allowed: tuple[str, ...], verb: str) -> None:
+        if ticket.state not in allowed:
+            raise NotAllowed(
+                f"{ticket.number} is {ticket.state.replace('_', '-')}, so it cannot be {verb}."
+            )
+
+    def _holding(self, session: Session, counter: Counter) -> Ticket | None:
+        return session.exec(
+            select(Ticket).where(Ticket.counter_id == counter.id, col(Ticket.state).in_(AT_COUNTER))
+        ).first()
+
+    def _issue(
+        self,
+        session: Session,
+        log: EventLog,
+        visit: Visit,
+        service_code: str,
+        step: int,
+        now: datetime,
+        priority_from: datetime | None,
+    ) -> Ticket:
+        """A new waiting ticket for ``visit`` at a service, keeping the visit's arrival."""
+        service = self.centre.service_by_code(service_code)
+        assert service.id is not None and visit.id is not None
+        day = business_day(now, self.centre.timezone)
+        seq = next_number(session, self.centre.id, service.id, day)
+        ticket = Ticket(
+            centre_id=self.centre.id,
+            visit_id=visit.id,
+            service_id=service.id,
+            day=day,
+            seq=seq,
+            number=format_number(service.prefix, seq),
+            step=step,
+            priority_from=priority_from,
+            arrived_at=visit.arrived_at,
+            issued_at=now,
+            changed_at=now,
+        )
+        session.add(ticket)
+        session.flush()
+        log.add(
+            "ticket_issued",
+            now,
+            ticket_id=ticket.id,
+            visit_id=visit.id,
+            number=ticket.number,
+            service=service.code,
+            step=step,
+        )
+        return ticket
+
+    def _end(
+        self,
+        session: Session,
+        log: EventLog,
+        ticket: Ticket,
+        state: str,
+        now: datetime,
+        **data: Any,
+    ) -> None:
+        counter_id = ticket.counter_id
+        ticket.state = state
+        ticket.ended_at = now
+        ticket.changed_at = now
+        ticket.counter_id = None
+        session.add(ticket)
+        log.add(
+            state,
+            now,
+            ticket_id=ticket.id,
+            visit_id=ticket.visit_id,
+            counter_id=counter_id,
+            number=ticket.number,
+            **data,
+        )
+
+    def _next_step(
+        self, session: Session, log: EventLog, ticket: Ticket, now: datetime
+    ) -> Ticket | None:
+        """Queue the visit's next journey step, or end the visit if there is none."""
+        visit = session.get(Visit, ticket.visit_id)
+        assert visit is not None
+        if ticket.step + 1 < len(visit.journey):
+            prio = visit.arrived_at if visit.help_needed else None
+            return self._issue(
+                session, log, visit, visit.journey[ticket.step + 1], ticket.step + 1, now, prio
+            )
+        self._end_visit(session, log, visit, now)
+        return None
+
+    def _end_visit(self, session: Session, log: EventLog, visit: Visit, now: datetime) -> None:
+        visit.ended_at = now
+        session.add(visit)
+        log.add("visit_ended", now, visit_id=visit.id)
+
+    # -- check in ---------------------------------------------------------------------
+
+    def check_in(
+        self,
+        need: str,
+        *,
+        language: str = "en",
+        help_needed: str | None = None,
+        postcode_district: str | None = None,
+        appointment_ref: str | None = None,
+        appointment_at: datetime | None = None,
+        consent_share: bool = False,
+    ) -> TicketView:
+        """A visit arrives with a need: it gets a ticket for its journey's first service.
+
+        Help (wheelchair, hearing loop, interpreter, BSL, other) gives priority from arrival
+        and raises a ``help_requested`` alert. An appointment gives priority from its time
+        (from arrival if no time is known). Numbers are unique per prefix and local day.
+        """
+        config = self.centre.config
+        wanted = config.need(need)
+        if wanted is None:
+            raise UnknownError(f"'{need}' is not one of the needs at {self.centre.name}.")
+        if not wanted.services:
+            raise NotAllowed(f"'{need}' is answered on screen; it does not take a ticket.")
+        if language not in config.centre.languages:
+            offered = ", ".join(config.centre.languages)
+            raise UnknownError(f"Language '{language}' is not offered here (offered: {offered}).")
+        if help_needed is not None and help_needed not in HELP_KINDS:
+            raise UnknownError(
+                f"'{help_needed}' is not a kind of help we know (use {', '.join(HELP_KINDS)})."
+            )
+        district = normalise_district(postcode_district) if postcode_district else None
+
+        def work(session: Session, log: EventLog, now: datetime) -> TicketView:
+            visit = Visit(
+                centre_id=self.centre.id,
+                day=business_day(now, self.centre.timezone),
+                need=need,
+                language=language,
+                help_needed=help_needed,
+                postcode_district=district,
+                appointment_ref=appointment_ref,
+                appointment_at=appointment_at,
+                consent_share=consent_share,
+                journey=wanted.services,
+                arrived_at=now,
+            )
+            session.add(visit)
+            session.flush()
+            log.add("checked_in", now, visit_id=visit.id, need=need, language=language)
+            priority_from = None
+            if help_needed:
+                priority_from = now
+            elif appointment_ref:
+                priority_from = appointment_at or now
+            ticket = self._issue(session, log, visit, wanted.services[0], 0, now, priority_from)
+            if help_needed:
+                log.add(
+                    "help_requested",
+                    now,
+                    ticket_id=ticket.id,
+                    visit_id=visit.id,
+                    help=help_needed,
+                    number=ticket.number,
+                )
+            return self._view(session, ticket, now)
+
+        return self._run(work)
+
+    # -- calling ----------------------------------------------------------------------
+
+    def call_next(self, counter: str, *, staff: str | None = None) -> TicketView:
+        """Call the best waiting ticket for this counter (see ``routing``).
+
+        Two counters calling at the same instant never get the same ticket: the choice
+        and the row lock are one statement (SKIP LOCKED / BEGIN IMMEDIATE). Raises
+        ``NothingWaiting`` when nobody waits for the counter's services.
+        """
+
+        def work(session: Session, log: EventLog, now: datetime) -> TicketView:
+            desk = self._ready_counter(session, counter)
+            ticket = pick_next(
+                session,
+                self.centre.id,
+                desk,
+                self.centre.services,
+                now,
+                self.centre.config.centre.starvation_factor,
+            )
+            if ticket is None:
+                raise NothingWaiting(f"Nobody is waiting for counter {counter}.")
+            return self._call(session, log, desk, ticket, now, staff)
+
+        return self._run(work)
+
+    def call_ticket(
+        self, counter: str, ticket: str | int, *, staff: str | None = None
+    ) -> TicketView:
+        """Call one particular waiting ticket to this counter, out of turn."""
+
+        def work(session: Session, log: EventLog, now: datetime) -> TicketView:
+            desk = self._ready_counter(session, counter)
+            row = self._ticket(session, ticket, now)
+            self._require(row, ("waiting",), "called")
+            return self._call(session, log, desk, row, now, staff, out_of_turn=True)
+
+        return self._run(work)
+
+    def _ready_counter(self, session: Session, code: str) -> Counter:
+        desk = self._counter(session, code)
+        if desk.state != "open":
+            raise NotAllowed(f"Counter {code} is {desk.state}; open it before calling.")
+        held = self._holding(session, desk)
+        if held is not None:
+            raise NotAllowed(
+                f"Counter {code} still has {held.number}; finish with it before calling."
+            )
+        return desk
+
+    def _call(
+        self,
+        session: Session,
+        log: EventLog,
+        desk: Counter,
+        ticket: Ticket,
+        now: datetime,
+        staff: str | None,
+        out_of_turn: bool = False,
+    ) -> TicketView:
+        ticket.state = "called"
+        ticket.counter_id = desk.id
+        ticket.called_at = now
+        ticket.changed_at = now
+        ticket.staff_id = self._staff_id(session, staff)
+        session.add(ticket)
+        log.add(
+            "called",
+            now,
+            ticket_id=ticket.id,
+            visit_id=ticket.visit_id,
+            counter_id=desk.id,
+            staff_id=ticket.staff_id,
+            number=ticket.number,
+            counter=desk.code,
+            out_of_turn=out_of_turn or None,
+            waited_s=int((now - ticket.arrived_at).total_seconds()),
+        )
+        return self._view(session, ticket)
+
+    def recall(self, ticket: str | int) -> TicketView:
+        """Call the same ticket again to its counter (the customer did not come)."""
+
+        def work(session: Session, log: EventLog, now: datetime) -> TicketView:
+            row = self._ticket(session, ticket, now)
+            self._require(row, ("called", "recalled"), "recalled")
+            row.state = "recalled"
+            row.recalls += 1
+            row.changed_at = now
+            session.add(row)
+            log.add(
+                "recalled",
+                now,
+                ticket_id=row.id,
+                visit_id=row.visit_id,
+                counter_id=row.counter_id,
+                number=row.number,
+                recalls=row.recalls,
+            )
+            return self._view(session, row)
+
+        return self._run(work)
+
+    def no_show(self, ticket: str | int) -> TicketView:
+        """The customer did not come. Allowed once the ticket has been recalled the
+        number of times the centre file asks (``recalls_before_no_show``)."""
+
+        def work(session: Session, log: EventLog, now: datetime) -> TicketView:
+            row = self._ticket(session, ticket, now)
+            self._require(row, ("called", "recalled"), "marked no-show")
+            needed = self.centre.config.centre.recalls_before_no_show
+            if row.recalls < needed:
+                raise NotAllowed(
+                    f"{row.number} has been recalled {row.recalls} times; recall it "
+                    f"{needed - row.recalls} more before marking it no-show."
+                )
+            self._end(session, log, row, "no_show", now)
+            visit = session.get(Visit, row.visit_id)
+            assert visit is not None
+            self._end_visit(session, log, visit, now)
+            return self._view(session, row)
+
+        return self._run(work)
+
+    # -- serving ----------------------------------------------------------------------
+
+    def start_serving(self, ticket: str | int) -> TicketView:
+        def work(session: Session, log: EventLog, now: datetime) -> TicketView:
+            row = self._ticket(session, ticket, now)
+            self._require(row, ("called", "recalled"), "served")
+            row.state = "serving"
+            row.serving_at = now
+            row.changed_at = now
+            session.add(row)
+            log.add(
+                "serving",
+                now,
+                ticket_id=row.id,
+                visit_id=row.visit_id,
+                counter_id=row.counter_id,
+                number=row.number,
+            )
+            return self._view(session, row)
+
+        return self._run(work)
+
+    def complete(
+        self, ticket: str | int, *, outcome: str | None = None, avoidable: bool = False
+    ) -> tuple[TicketView, TicketView | None]:
+        """Finish a ticket with an outcome. If the visit's journey has a next step, the
+        visit is queued for it at once, keeping its original arrival time. Returns the
+        finished ticket and the next step's ticket (or None)."""
+        outcomes = {o.code for o in self.centre.config.outcomes}
+        code = outcome or self.centre.config.outcomes[0].code
+        if code not in outcomes:
+            raise UnknownError(
+                f"'{code}' is not an outcome here (use {', '.join(sorted(outcomes))})."
+            )
+
+        def work(
+            session: Session, log: EventLog, now: datetime
+        ) -> tuple[TicketView, TicketView | None]:
+            row = self._ticket(session, ticket, now)
+            self._require(row, AT_COUNTER, "completed")
+            if row.serving_at is None:
+                row.serving_at = row.called_at
+            row.outcome = code
+            row.avoidable = avoidable
+            self._end(session, log, row, "done", now, outcome=code, avoidable=avoidable or None)
+            follow = self._next_step(session, log, row, now)
+            return self._view(session, row), (self._view(session, follow, now) if follow else None)
+
+        return self._run(work)
+
+    def cancel(self, ticket: str | int, *, reason: str | None = None) -> TicketView:
+        """The customer left or the ticket was issued by mistake. Ends the visit."""
+
+        def work(session: Session, log: EventLog, now: datetime) -> TicketView:
+            row = self._ticket(session, ticket, now)
+            self._require(row, ("waiting", "held", *AT_COUNTER), "cancelled")
+            self._end(session, log, row, "cancelled", now, reason=reason)
+            visit = session.get(Visit, row.visit_id)
+            assert visit is not None
+            self._end_visit(session, log, visit, now)
+            return self._view(session, row)
+
+        return self._run(work)
+
+    def hold(self, ticket: str | int) -> TicketView:
+        """Set a ticket aside (the customer went to fetch a document); frees the counter."""
+
+        def work(session: Session, log: EventLog, now: datetime) -> TicketView:
+            row = self._ticket(session, ticket, now)
+            self._require(row, ("waiting", *AT_COUNTER), "held")
+            counter_id = row.counter_id
+            row.state = "held"
+            row.counter_id = None
+            row.changed_at = now
+            session.add(row)
+            log.add(
+                "held",
+                now,
+                ticket_id=row.id,
+                visit_id=row.visit_id,
+                counter_id=counter_id,
+                number=row.number,
+            )
+            return self._view(session, row)
+
+        return self._run(work)
+
+    def unhold(self, ticket: str | int) -> TicketView:
+        """Return a held ticket to the queue; it keeps its original arrival time."""
+
+        def work(session: Session, log: EventLog, now: datetime) -> TicketView:
+            row = self._ticket(session, ticket, now)
+            self._require(row, ("held",), "returned to the queue")
+            row.state = "waiting"
+            row.changed_at = now
+            session.add(row)
+            log.add("returned", now, ticket_id=row.id, visit_id=row.visit_id, number=row.number)
+            return self._view(session, row, now)
+
+        return self._run(work)
+
+    # -- referrals --------------------------------------------------------------------
+
+    def refer(
+        self,
+        ticket: str | int,
+        to_service: str,
+        *,
+        kind: str,
+        reason: str | None = None,
+        consent: bool = False,
+        staff: str | None = None,
+    ) -> tuple[TicketView, TicketView | None]:
+        """Refer the visit at a counter to another service.
+
+        ``handover``: queued there now, keeping its original arrival time; the new ticket
+        takes the place of this journey step. ``signpost``: logged, and the customer is
+        told where to go; the journey goes on to its next step. Either way this ticket
+        ends as ``referred``. Returns it and the new ticket (handover or next step).
+        """
+        if kind not in ("handover", "signpost"):
+            raise UnknownError(f"'{kind}' is not a kind of referral (handover or signpost).")
+        target = self.centre.service_by_code(to_service)
+
+        def work(
+            session: Session, log: EventLog, now: datetime
+        ) -> tuple[TicketView, TicketView | None]:
+            row = self._ticket(session, ticket, now)
+            self._require(row, AT_COUNTER, "referred")
+            if row.service_id == target.id:
+                raise NotAllowed(f"{row.number} is already at {target.name}.")
+            source = self.centre.services[row.service_id]
+            visit = session.get(Visit, row.visit_id)
+            assert visit is not None and visit.id is not None and row.id is not None
+            assert target.id is not None and source.id is not None
+            referral = Referral(
+                centre_id=self.centre.id,
+                visit_id=visit.id,
+                from_ticket_id=row.id,
+                from_agency_id=source.agency_id,
+                from_service_id=source.id,
+                to_agency_id=target.agency_id,
+                to_service_id=target.id,
+                kind=kind,
+                reason=reason,
+                consent_share=consent,
+                staff_id=self._staff_id(session, staff) or row.staff_id,
+                at=now,
+            )
+            self._end(session, log, row, "referred", now, kind=kind, to=target.code)
+            if kind == "handover":
+                follow: Ticket | None = self._issue(
+                    session, log, visit, target.code, row.step, now, row.priority_from
+                )
+                referral.to_ticket_id = follow.id if follow else None
+            else:
+                follow = self._next_step(session, log, row, now)
+            session.add(referral)
+            session.flush()
+            log.add(
+                "referral",
+                now,
+                ticket_id=row.id,
+                visit_id=visit.id,
+                referral=kind,
+                to=target.code,
+                referral_id=referral.id,
+                cross_agency=source.agency_id != target.agency_id,
+            )
+            return self._view(session, row), (self._view(session, follow, now) if follow else None)
+
+        return self._run(work)
+
+    # -- counters ---------------------------------------------------------------------
+
+    def set_counter_state(self, counter: str, state: str) -> str:
+        """Open, pause or close a counter. A closed counter is left out of routing and
+        wait estimates; it cannot close while it still holds a ticket."""
+        if state not in COUNTER_STATES:
+            raise UnknownError(f"'{state}' is not a counter state (open, pause or close).")
+
+        def work(session: Session, log: EventLog, now: datetime) -> str:
+            desk = self._counter(session, counter)
+            if state == "closed" and (held := self._holding(session, desk)) is not None:
+                raise NotAllowed(
+                    f"Counter {counter} still has {held.number}; finish with it first."
+                )
+            if desk.state != state:
+                desk.state = state
+                session.add(desk)
+                log.add(f"counter_{state}", now, counter_id=desk.id, counter=desk.code)
+            return state
+
+        return self._run(work)
+
+    # -- looking ----------------------------------------------------------------------
+
+    def ticket(self, ref: str | int) -> TicketView:
+        """Look a ticket up by today's number or id, with its wait estimate if waiting."""
+        now = self.clock.now()
+        with self.store.read() as session:
+            day = business_day(now, self.centre.timezone)
+            return self._view(session, find_ticket(session, self.centre, ref, day), now)
+
+
+def normalise_district(text: str) -> str:
+    """A postcode district: the outward code only ("ME14 1XX" -> "ME14"), upper case."""
+    district = text.strip().upper().split()[0] if text.strip() else ""
+    if not (2 <= len(district) <= 4 and district[0].isalpha() and district.isalnum()):
+        raise UnknownError(f"'{text}' does not look like a postcode district (like ME14).")
+    return district
+
+
+__all__ = ["ENDED", "Queue", "Referral", "TicketView", "normalise_district"]

@@ -1,0 +1,154 @@
+"""Who a counter calls next, and how long a customer can expect to wait.
+
+The order for a counter, best first:
+
+1. Anyone who has waited ``starvation_factor`` times their service's target (twice, by
+   default) comes first, longest wait first, whatever the service or priority. This is
+   the starvation bound: priority customers and preferred services never keep a person
+   waiting past it.
+2. Then the counter's services in its order of preference (its skills).
+3. Within a service, priority first (help asked for; appointments from their time).
+4. Then the longest wait: the visit's original arrival, kept through journeys and
+   handovers. Ticket id breaks ties, so the order is total and repeatable.
+
+The same order is one SQL ``ORDER BY``, so the choice and the lock are one statement:
+``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, inside ``BEGIN IMMEDIATE`` on SQLite.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from gateway.models import Counter, Service, Ticket
+
+OPEN_STATES = ("open", "paused")  # paused counters are on a short break: still capacity
+PRIOR_WEIGHT = 5  # how many "typical" services the measured mean has to outweigh
+
+
+def queue_order(
+    skills: list[int], services: dict[int, Service], now: datetime, factor: float
+) -> list[Any]:
+    """ORDER BY terms ranking waiting tickets for a counter with these skills."""
+    aged_when = []
+    rank_when = []
+    for rank, service_id in enumerate(skills):
+        cutoff = now - timedelta(minutes=services[service_id].target_wait_minutes * factor)
+        aged_when.append((col(Ticket.service_id) == service_id, col(Ticket.arrived_at) <= cutoff))
+        rank_when.append((col(Ticket.service_id) == service_id, rank))
+    aged = sa.case(*aged_when, else_=False)
+    rank_expr = sa.case(*rank_when, else_=len(skills))
+    prio = sa.and_(col(Ticket.priority_from).is_not(None), col(Ticket.priority_from) <= now)
+    return [
+        sa.case((aged, 0), else_=1),
+        sa.case((aged, 0), else_=rank_expr),
+        sa.case((aged, 0), (prio, 0), else_=1),
+        col(Ticket.arrived_at),
+        col(Ticket.id),
+    ]
+
+
+def pick_next(
+    session: Session,
+    centre_id: int,
+    counter: Counter,
+    services: dict[int, Service],
+    now: datetime,
+    factor: float,
+) -> Ticket | None:
+    """Lock and return the ticket this counter should call, or None. Caller updates it."""
+    skills = [s for s in counter.skills if s in services and services[s].active]
+    if not skills:
+        return None
+    stmt = (
+        select(Ticket)
+        .where(
+            Ticket.centre_id == centre_id,
+            Ticket.state == "waiting",
+            col(Ticket.service_id).in_(skills),
+            col(Ticket.changed_at) <= now,  # backfill (--at) never calls the future
+        )
+        .order_by(*queue_order(skills, services, now, factor))
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    return session.exec(stmt).first()
+
+
+@dataclass(frozen=True)
+class WaitEstimate:
+    ahead: int
+    minutes: int | None  # None: no counter open for this service now
+    counters: float
+    service_minutes: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ahead": self.ahead, "minutes": self.minutes, "counters": self.counters}
+
+
+def estimate_wait(
+    session: Session, centre_id: int, ticket: Ticket, service: Service, now: datetime
+) -> WaitEstimate:
+    """People ahead, times the service minutes, over the counters open for the service.
+
+    The typical service minutes from the centre file are refined by today's measured
+    service times (a weighted mean, so one quick case does not swing it). A counter that
+    has the service as its first skill counts whole; one that has it further down, half.
+    """
+    prio_now = ticket.priority_from is not None and ticket.priority_from <= now
+    ahead_cond = [col(Ticket.arrived_at) < ticket.arrived_at]
+    if not prio_now:
+        ahead_cond.append(
+            sa.and_(col(Ticket.priority_from).is_not(None), col(Ticket.priority_from) <= now)
+        )
+    ahead = session.exec(
+        select(func.count())
+        .select_from(Ticket)
+        .where(
+            Ticket.centre_id == centre_id,
+            Ticket.service_id == service.id,
+            Ticket.state == "waiting",
+            Ticket.id != ticket.id,
+            sa.or_(*ahead_cond),
+        )
+    ).one()
+    capacity = 0.0
+    for counter in session.exec(
+        select(Counter).where(
+            Counter.centre_id == centre_id,
+            col(Counter.state).in_(OPEN_STATES),
+            Counter.active == True,  # noqa: E712
+        )
+    ):
+        if service.id in counter.skills:
+            capacity += 1.0 if counter.skills[0] == service.id else 0.5
+    minutes_each = measured_service_minutes(session, centre_id, service, ticket.day)
+    if capacity == 0:
+        return WaitEstimate(int(ahead), None, 0.0, minutes_each)
+    minutes = math.ceil(ahead * minutes_each / capacity)
+    return WaitEstimate(int(ahead), minutes, capacity, minutes_each)
+
+
+def measured_service_minutes(
+    session: Session, centre_id: int, service: Service, day: date
+) -> float:
+    """Typical minutes blended with today's measured ones for this service."""
+    rows = session.exec(
+        select(Ticket.serving_at, Ticket.ended_at).where(
+            Ticket.centre_id == centre_id,
+            Ticket.service_id == service.id,
+            Ticket.day == day,
+            Ticket.state == "done",
+            col(Ticket.serving_at).is_not(None),
+        )
+    ).all()
+    measured = [
+        (end - start).total_seconds() / 60 for start, end in rows if start and end and end > start
+    ]
+    typical = service.typical_service_minutes
+    return (typical * PRIOR_WEIGHT + sum(measured)) / (PRIOR_WEIGHT + len(measured))

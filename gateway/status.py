@@ -1,0 +1,113 @@
+"""The room right now: who waits for what and for how long, and who is at which counter."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import col, select
+
+from gateway.centres import CentreView
+from gateway.models import Counter, Ticket
+from gateway.store import Store
+from gateway.tickets import AT_COUNTER
+
+
+@dataclass(frozen=True)
+class ServiceQueue:
+    service: str
+    service_name: str
+    agency: str
+    waiting: int
+    priority: int
+    held: int
+    longest_wait_minutes: int
+    target_wait_minutes: int
+    next: str | None
+
+
+@dataclass(frozen=True)
+class CounterNow:
+    counter: str
+    name: str
+    state: str
+    ticket: str | None
+    ticket_state: str | None
+    service: str | None
+    since_minutes: int | None
+
+
+@dataclass(frozen=True)
+class RoomStatus:
+    centre: str
+    at: datetime
+    queues: list[ServiceQueue]
+    counters: list[CounterNow]
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["at"] = self.at.isoformat()
+        return out
+
+
+def room_status(store: Store, centre: CentreView, now: datetime) -> RoomStatus:
+    with store.read() as session:
+        tickets = session.exec(
+            select(Ticket).where(
+                Ticket.centre_id == centre.id,
+                col(Ticket.state).in_(("waiting", "held", *AT_COUNTER)),
+            )
+        ).all()
+        counters = session.exec(
+            select(Counter).where(Counter.centre_id == centre.id, Counter.active == True)  # noqa: E712
+        ).all()
+    queues = []
+    for service in sorted(centre.services.values(), key=lambda s: s.code):
+        mine = [t for t in tickets if t.service_id == service.id]
+        waiting = sorted(
+            (t for t in mine if t.state == "waiting"), key=lambda t: (t.arrived_at, t.id or 0)
+        )
+        if not mine and not service.active:
+            continue
+        longest = max(((now - t.arrived_at).total_seconds() for t in waiting), default=0)
+        queues.append(
+            ServiceQueue(
+                service=service.code,
+                service_name=service.name,
+                agency=centre.agencies[service.agency_id].code,
+                waiting=len(waiting),
+                priority=sum(
+                    1 for t in waiting if t.priority_from is not None and t.priority_from <= now
+                ),
+                held=sum(1 for t in mine if t.state == "held"),
+                longest_wait_minutes=int(longest // 60),
+                target_wait_minutes=service.target_wait_minutes,
+                next=waiting[0].number if waiting else None,
+            )
+        )
+    at_counter = {t.counter_id: t for t in tickets if t.state in AT_COUNTER}
+    rows = []
+    for counter in sorted(counters, key=lambda c: _natural(c.code)):
+        held = at_counter.get(counter.id)
+        since = None
+        if held is not None:
+            started = held.serving_at or held.called_at or held.changed_at
+            since = int((now - started).total_seconds() // 60)
+        rows.append(
+            CounterNow(
+                counter=counter.code,
+                name=counter.name,
+                state=counter.state,
+                ticket=held.number if held else None,
+                ticket_state=held.state if held else None,
+                service=centre.services[held.service_id].code if held else None,
+                since_minutes=since,
+            )
+        )
+    return RoomStatus(centre=centre.code, at=now, queues=queues, counters=rows)
+
+
+def _natural(code: str) -> tuple[int, str]:
+    digits = "".join(ch for ch in code if ch.isdigit())
+    return (int(digits) if digits else 0, code)
