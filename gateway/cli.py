@@ -103,6 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like: not a problem
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception:  # never a traceback for a user: log it, say one sentence
         where = _log_crash()
         print(f"Gateway hit an unexpected problem; the details are in {where}.", file=sys.stderr)

@@ -547,7 +547,7 @@ class Queue:
                 staff_id=self._staff_id(session, staff) or row.staff_id,
                 at=now,
             )
-            self._end(session, log, row, "referred", now, kind=kind, to=target.code)
+            self._end(session, log, row, "referred", now, referral=kind, to=target.code)
             if kind == "handover":
                 follow: Ticket | None = self._issue(
                     session, log, visit, target.code, row.step, now, row.priority_from

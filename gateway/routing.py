@@ -101,7 +101,10 @@ def estimate_wait(
     has the service as its first skill counts whole; one that has it further down, half.
     """
     prio_now = ticket.priority_from is not None and ticket.priority_from <= now
-    ahead_cond = [col(Ticket.arrived_at) < ticket.arrived_at]
+    ahead_cond = [
+        col(Ticket.arrived_at) < ticket.arrived_at,
+        sa.and_(col(Ticket.arrived_at) == ticket.arrived_at, col(Ticket.id) < ticket.id),
+    ]
     if not prio_now:
         ahead_cond.append(
             sa.and_(col(Ticket.priority_from).is_not(None), col(Ticket.priority_from) <= now)

@@ -1,0 +1,737 @@
+"""The queue engine keeps its promises whatever order the verbs come in.
+
+A hypothesis state machine drives one ``Queue`` on a fresh SQLite store per example:
+check-ins, calls, recalls, no-shows, serving, outcomes, cancels, holds, referrals, counters
+opening and closing, the clock moving on (across midnight too) and stepping back (``--at``).
+After every step it reads the store afresh and checks what the engine promises: one ticket
+per counter, nothing vanishes, numbers run 1..n per service and day, the call order of
+``routing.py`` (starvation bound first), journeys in order, handovers keeping the arrival
+time, gap-free events. A refused verb must be one we expected to be refused, and must
+leave the store exactly as it was.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections import Counter as Tally
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlmodel import select
+
+from gateway import migrate
+from gateway.centres import load_centre
+from gateway.clock import FixedClock, business_day
+from gateway.config import HELP_KINDS, load_centre_file
+from gateway.errors import GatewayError, NotAllowed, NothingWaiting, OutOfOrder, UnknownError
+from gateway.models import Centre, Counter, Event, NumberSeries, Referral, Staff, Ticket, Visit
+from gateway.queue import Queue
+from gateway.store import Store
+from gateway.tickets import AT_COUNTER, ENDED
+
+SMALL_CENTRE = Path(__file__).parent / "centres" / "small.toml"
+MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # GMT, so 09:00 in London too
+LONDON = ZoneInfo("Europe/London")
+
+CONFIG = load_centre_file(SMALL_CENTRE)
+NEEDS = tuple(n.code for n in CONFIG.needs if n.services)
+SERVICES = tuple(s.code for s in CONFIG.services)
+COUNTERS = tuple(c.code for c in CONFIG.counters)
+OUTCOMES = tuple(o.code for o in CONFIG.outcomes)
+REFUSALS = (NotAllowed, NothingWaiting, UnknownError, OutOfOrder)
+STAFF = st.sampled_from([None, "amina", "bartek"])
+
+Refusal = tuple[type[GatewayError], str]  # an error we expect, and why
+
+
+# -- reading the store -------------------------------------------------------------------
+
+
+@dataclass
+class Snapshot:
+    """Every row the engine writes for the centre, read in one transaction."""
+
+    tickets: dict[int, Any]
+    visits: dict[int, Any]
+    counters: dict[str, Any]
+    referrals: dict[int, Any]
+    staff: dict[int, Any]
+    numbers: dict[tuple[int, date], int]
+    events: list[Any]
+    event_seq: int
+
+    def differences(self, other: Snapshot) -> list[str]:
+        return [
+            name
+            for name in ("tickets", "visits", "counters", "referrals", "staff", "numbers")
+            if getattr(self, name) != getattr(other, name)
+        ] + (["events"] if (self.events, self.event_seq) != (other.events, other.event_seq) else [])
+
+
+def read_store(store: Store, centre_id: int) -> Snapshot:
+    def plain(row: Any) -> Any:
+        return SimpleNamespace(**row.model_dump())
+
+    with store.read() as session:
+
+        def rows(model: Any) -> list[Any]:
+            stmt = select(model).where(model.centre_id == centre_id)
+            return [plain(r) for r in session.exec(stmt)]
+
+        events = session.exec(
+            select(Event).where(Event.centre_id == centre_id).order_by(Event.seq)
+        ).all()
+        centre = session.get(Centre, centre_id)
+        assert centre is not None
+        return Snapshot(
+            tickets={t.id: t for t in rows(Ticket)},
+            visits={v.id: v for v in rows(Visit)},
+            counters={c.code: c for c in rows(Counter)},
+            referrals={r.id: r for r in rows(Referral)},
+            staff={s.id: s for s in rows(Staff)},
+            numbers={(n.service_id, n.day): n.last for n in rows(NumberSeries)},
+            events=[plain(e) for e in events],
+            event_seq=centre.event_seq,
+        )
+
+
+def routing_key(
+    ticket: Any, skills: list[int], targets: dict[int, int], now: datetime, factor: float
+) -> tuple[Any, ...]:
+    """The call order documented in ``routing.py``, written out again independently."""
+    aged = now - ticket.arrived_at >= timedelta(minutes=targets[ticket.service_id] * factor)
+    if aged:
+        return (0, 0, 0, ticket.arrived_at, ticket.id)
+    priority = ticket.priority_from is not None and ticket.priority_from <= now
+    return (1, skills.index(ticket.service_id), 0 if priority else 1, ticket.arrived_at, ticket.id)
+
+
+# -- the machine -------------------------------------------------------------------------
+
+
+class EngineMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.folder = tempfile.mkdtemp(prefix="gateway-engine-")
+        self.clock = FixedClock(MONDAY_9AM)
+        self.store = Store(f"sqlite:///{Path(self.folder) / 'gateway.db'}")
+        migrate.upgrade(self.store)
+        load_centre(self.store, load_centre_file(SMALL_CENTRE), self.clock)
+        self.queue = Queue(self.store, clock=self.clock, actor="machine")
+        centre = self.queue.centre
+        self.centre_id = centre.id
+        self.factor = CONFIG.centre.starvation_factor
+        self.services = {s.id: s for s in centre.services.values()}
+        self.service_ids = {s.code: s.id for s in centre.services.values()}
+        self.targets = {s.id: s.target_wait_minutes for s in centre.services.values()}
+        self.seen: set[int] = set()
+        self.most_tickets = 0
+        self.went_back = False  # once the clock steps back, event times may go back too
+        self.last = read_store(self.store, self.centre_id)
+
+    def teardown(self) -> None:
+        self.store.dispose()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def attempt(
+        self, what: str, call: Callable[[], Any], refusals: list[Refusal], *, writes: bool = True
+    ) -> tuple[Any, Snapshot, list[Any]] | None:
+        """Run a verb. Refused: it must be a refusal we expected, and change nothing.
+        Accepted: it must be one we expected to succeed, and write at least one event,
+        every one stamped with the clock's time. Returns (result, after, new events)."""
+        before, now = self.last, self.clock.now()
+        try:
+            result = call()
+        except GatewayError as exc:
+            after = read_store(self.store, self.centre_id)
+            assert isinstance(exc, REFUSALS), f"{what}: unexpected {exc!r}"
+            assert refusals, f"{what} was refused ({type(exc).__name__}: {exc}) but should work"
+            wanted = tuple(kind for kind, _ in refusals)
+            assert isinstance(exc, wanted), (
+                f"{what} raised {type(exc).__name__} ({exc}); expected one of "
+                f"{[(k.__name__, why) for k, why in refusals]}"
+            )
+            assert str(exc).strip().endswith("."), f"{what}: error is not a sentence: {exc!r}"
+            changed = before.differences(after)
+            assert not changed, f"{what} was refused ({exc}) but changed {changed}"
+            self.last = after
+            return None
+        after = read_store(self.store, self.centre_id)
+        assert not refusals, f"{what} was accepted but should be refused: {refusals}"
+        new_events = after.events[len(before.events) :]
+        if writes:
+            assert new_events, f"{what} succeeded but wrote no event"
+        assert all(e.at == now for e in new_events), f"{what}: event times are not 'now'"
+        self.last = after
+        self.seen |= set(after.tickets)
+        return result, after, new_events
+
+    def pick_ticket(self, data: st.DataObject, states: tuple[str, ...]) -> tuple[Any, Any]:
+        """Mostly a ticket in one of ``states``, sometimes any ticket, rarely none at all.
+        Returns the reference to pass (id, id as text, or today's number) and the row."""
+        tickets = self.last.tickets
+        fitting = sorted(t.id for t in tickets.values() if t.state in states)
+        which = data.draw(st.integers(0, 9), label="which")
+        if which < 7 and fitting:
+            row = tickets[data.draw(st.sampled_from(fitting), label="ticket")]
+        elif which < 9 and tickets:
+            row = tickets[data.draw(st.sampled_from(sorted(tickets)), label="ticket")]
+        else:
+            return data.draw(st.sampled_from(["Z999", "999999"]), label="unknown"), None
+        style = data.draw(st.sampled_from(["id", "text", "number", "lower"]), label="ref")
+        if style in ("number", "lower") and row.day == self.today:
+            return (row.number if style == "number" else f" {row.number.lower()} "), row
+        return (str(row.id) if style == "text" else row.id), row
+
+    @property
+    def today(self) -> date:
+        return business_day(self.clock.now(), "Europe/London")
+
+    def ticket_refusals(self, row: Any, states: tuple[str, ...], verb: str) -> list[Refusal]:
+        if row is None:
+            return [(UnknownError, "no such ticket")]
+        out: list[Refusal] = []
+        if row.changed_at > self.clock.now():
+            out.append((OutOfOrder, f"changed at {row.changed_at}, after now"))
+        if row.state not in states:
+            out.append((NotAllowed, f"a {row.state} ticket cannot be {verb}"))
+        return out
+
+    def counter_refusals(self, code: str) -> list[Refusal]:
+        desk = self.last.counters[code]
+        out: list[Refusal] = []
+        if desk.state != "open":
+            out.append((NotAllowed, f"counter {code} is {desk.state}"))
+        if self.holding(desk.id):
+            out.append((NotAllowed, f"counter {code} already holds a ticket"))
+        return out
+
+    def holding(self, counter_id: int) -> list[Any]:
+        return [
+            t
+            for t in self.last.tickets.values()
+            if t.counter_id == counter_id and t.state in AT_COUNTER
+        ]
+
+    def only_changed(self, before: Snapshot, after: Snapshot, ids: set[int], new: int) -> None:
+        """Only the tickets in ``ids`` changed, and ``new`` tickets were added."""
+        changed = {i for i, t in before.tickets.items() if after.tickets.get(i) != t}
+        added = set(after.tickets) - set(before.tickets)
+        assert changed == ids, f"tickets {sorted(changed)} changed, expected {sorted(ids)}"
+        assert len(added) == new, f"{len(added)} new tickets, expected {new}"
+
+    def expect_event(self, events: list[Any], kind: str, ticket_id: int | None) -> None:
+        assert any(e.kind == kind and e.ticket_id == ticket_id for e in events), (
+            f"no '{kind}' event for ticket {ticket_id} in {[e.kind for e in events]}"
+        )
+
+    def check_follow_up(
+        self, before: Snapshot, after: Snapshot, row: Any, follow: Any, handover_to: str | None
+    ) -> None:
+        """After a ticket ends at a counter: the visit's next ticket, or its end."""
+        now = self.clock.now()
+        visit = after.visits[row.visit_id]
+        if handover_to is not None:
+            step, service, priority = row.step, handover_to, row.priority_from
+        else:
+            step = row.step + 1
+            service = visit.journey[step] if step < len(visit.journey) else None
+            priority = visit.arrived_at if visit.help_needed else None
+        if service is None:
+            assert follow is None, "the journey is over but a new ticket was issued"
+            assert visit.ended_at == now, "the journey is over but the visit did not end"
+            return
+        assert follow is not None, f"no ticket for the next step ({service})"
+        new = after.tickets[follow.id]
+        assert follow.id not in before.tickets and new.visit_id == visit.id
+        assert (new.state, new.step, new.service_id) == ("waiting", step, self.service_ids[service])
+        assert new.arrived_at == row.arrived_at == visit.arrived_at, "arrival time was not kept"
+        assert new.priority_from == priority, "the next ticket's priority is wrong"
+        assert new.issued_at == now and visit.ended_at is None
+
+    # -- time ----------------------------------------------------------------------------
+
+    @initialize()
+    def open_counters(self) -> None:
+        for code in COUNTERS:
+            self.queue.set_counter_state(code, "open")
+        self.last = read_store(self.store, self.centre_id)
+
+    @rule(minutes=st.integers(0, 40), half=st.booleans())
+    def wait(self, minutes: int, half: bool) -> None:
+        self.clock.advance(minutes=minutes, seconds=30 if half else 0)
+
+    @rule(days=st.integers(1, 2), minutes=st.integers(0, 10 * 60))
+    def sleep_overnight(self, days: int, minutes: int) -> None:
+        local = self.clock.now().astimezone(LONDON)
+        midnight = datetime.combine(local.date() + timedelta(days=days), time(0), tzinfo=LONDON)
+        self.clock.set(midnight + timedelta(minutes=minutes))
+
+    @rule(minutes=st.integers(1, 30))
+    def step_back(self, minutes: int) -> None:
+        """Backfill (``--at``): an earlier time, which may not rewrite a ticket's history."""
+        self.clock.set(max(MONDAY_9AM, self.clock.now() - timedelta(minutes=minutes)))
+        self.went_back = True
+
+    # -- kiosk ---------------------------------------------------------------------------
+
+    @rule(
+        need=st.sampled_from(NEEDS),
+        help_needed=st.one_of(st.none(), st.sampled_from(HELP_KINDS)),
+        appointment=st.one_of(st.none(), st.just("no time"), st.integers(-60, 120)),
+        language=st.sampled_from(CONFIG.centre.languages),
+        district=st.sampled_from([None, "ME14 1XX", "sw1a"]),
+    )
+    def check_in(
+        self,
+        need: str,
+        help_needed: str | None,
+        appointment: int | str | None,
+        language: str,
+        district: str | None,
+    ) -> None:
+        before, now = self.last, self.clock.now()
+        when = now + timedelta(minutes=appointment) if isinstance(appointment, int) else None
+        done = self.attempt(
+            f"check in for {need}",
+            lambda: self.queue.check_in(
+                need,
+                language=language,
+                help_needed=help_needed,
+                postcode_district=district,
+                appointment_ref=None if appointment is None else "APT-1",
+                appointment_at=when,
+            ),
+            [],
+        )
+        assert done is not None
+        view, after, events = done
+        self.only_changed(before, after, set(), 1)
+        row = after.tickets[view.id]
+        visit = after.visits[row.visit_id]
+        journey = CONFIG.need(need).services  # type: ignore[union-attr]
+        assert visit.journey == journey and visit.arrived_at == now and visit.ended_at is None
+        assert (row.state, row.step, row.service_id) == ("waiting", 0, self.service_ids[journey[0]])
+        assert row.arrived_at == row.issued_at == now and row.day == self.today
+        expected = now if help_needed else (when or now) if appointment is not None else None
+        assert row.priority_from == expected, "priority does not follow help or appointment"
+        for kind in ("checked_in", "ticket_issued"):
+            self.expect_event(events, kind, None if kind == "checked_in" else view.id)
+        if help_needed:
+            self.expect_event(events, "help_requested", view.id)
+
+    # -- calling -------------------------------------------------------------------------
+
+    @rule(counter=st.sampled_from(COUNTERS), staff=STAFF)
+    def call_next(self, counter: str, staff: str | None) -> None:
+        before, now = self.last, self.clock.now()
+        desk = before.counters[counter]
+        skills = [s for s in desk.skills if self.services[s].active]
+        waiting = [
+            t
+            for t in before.tickets.values()
+            if t.state == "waiting" and t.service_id in skills and t.changed_at <= now
+        ]
+        refusals = self.counter_refusals(counter)
+        if not waiting:
+            refusals.append((NothingWaiting, f"nobody waits for counter {counter}"))
+        done = self.attempt(
+            f"call next at counter {counter}",
+            lambda: self.queue.call_next(counter, staff=staff),
+            refusals,
+        )
+        if done is None:
+            return
+        view, after, events = done
+        picked = before.tickets[view.id]
+        assert picked in waiting, f"counter {counter} called {picked.number}, not waiting for it"
+        key = {t.id: routing_key(t, skills, self.targets, now, self.factor) for t in waiting}
+        for other in waiting:
+            waited = now - other.arrived_at
+            starving = waited >= timedelta(minutes=self.targets[other.service_id] * self.factor)
+            assert not (starving and other.arrived_at < picked.arrived_at), (
+                f"{other.number} waited {waited} (over {self.factor}x target) but counter "
+                f"{counter} called {picked.number}, who arrived later"
+            )
+            assert key[other.id] >= key[picked.id], (
+                f"counter {counter} called {picked.number} {key[picked.id]} before "
+                f"{other.number} {key[other.id]}"
+            )
+        self.check_called(before, after, events, view, desk)
+
+    @rule(counter=st.sampled_from(COUNTERS), staff=STAFF, data=st.data())
+    def call_ticket(self, counter: str, staff: str | None, data: st.DataObject) -> None:
+        before = self.last
+        ref, row = self.pick_ticket(data, ("waiting",))
+        refusals = self.counter_refusals(counter) + self.ticket_refusals(
+            row, ("waiting",), "called"
+        )
+        done = self.attempt(
+            f"call {ref!r} to counter {counter}",
+            lambda: self.queue.call_ticket(counter, ref, staff=staff),
+            refusals,
+        )
+        if done is not None:
+            view, after, events = done
+            assert view.id == row.id
+            self.check_called(before, after, events, view, before.counters[counter])
+
+    def check_called(
+        self, before: Snapshot, after: Snapshot, events: list[Any], view: Any, desk: Any
+    ) -> None:
+        row = after.tickets[view.id]
+        assert (row.state, row.counter_id) == ("called", desk.id)
+        assert row.called_at == row.changed_at == self.clock.now()
+        assert (view.state, view.counter) == ("called", desk.code)
+        self.only_changed(before, after, {view.id}, 0)
+        self.expect_event(events, "called", view.id)
+
+    @rule(data=st.data())
+    def recall(self, data: st.DataObject) -> None:
+        before = self.last
+        ref, row = self.pick_ticket(data, ("called", "recalled"))
+        refusals = self.ticket_refusals(row, ("called", "recalled"), "recalled")
+        done = self.attempt(f"recall {ref!r}", lambda: self.queue.recall(ref), refusals)
+        if done is not None:
+            view, after, events = done
+            new = after.tickets[row.id]
+            assert (new.state, new.recalls, new.counter_id) == (
+                "recalled",
+                row.recalls + 1,
+                row.counter_id,
+            )
+            self.only_changed(before, after, {row.id}, 0)
+            self.expect_event(events, "recalled", row.id)
+
+    @rule(data=st.data())
+    def no_show(self, data: st.DataObject) -> None:
+        before = self.last
+        ref, row = self.pick_ticket(data, ("called", "recalled"))
+        refusals = self.ticket_refusals(row, ("called", "recalled"), "marked no-show")
+        needed = CONFIG.centre.recalls_before_no_show
+        if row is not None and row.state in ("called", "recalled") and row.recalls < needed:
+            refusals.append((NotAllowed, f"recalled {row.recalls} of {needed} times"))
+        done = self.attempt(f"no-show {ref!r}", lambda: self.queue.no_show(ref), refusals)
+        if done is not None:
+            view, after, events = done
+            new = after.tickets[row.id]
+            assert (new.state, new.counter_id, new.ended_at) == ("no_show", None, self.clock.now())
+            assert after.visits[row.visit_id].ended_at == self.clock.now()
+            self.only_changed(before, after, {row.id}, 0)
+            self.expect_event(events, "no_show", row.id)
+
+    # -- serving -------------------------------------------------------------------------
+
+    @rule(data=st.data())
+    def start_serving(self, data: st.DataObject) -> None:
+        before = self.last
+        ref, row = self.pick_ticket(data, ("called", "recalled"))
+        refusals = self.ticket_refusals(row, ("called", "recalled"), "served")
+        done = self.attempt(f"serve {ref!r}", lambda: self.queue.start_serving(ref), refusals)
+        if done is not None:
+            view, after, events = done
+            new = after.tickets[row.id]
+            assert (new.state, new.counter_id) == ("serving", row.counter_id)
+            assert new.serving_at == self.clock.now()
+            self.only_changed(before, after, {row.id}, 0)
+            self.expect_event(events, "serving", row.id)
+
+    @rule(
+        data=st.data(),
+        outcome=st.one_of(st.none(), st.sampled_from(OUTCOMES)),
+        avoidable=st.booleans(),
+    )
+    def complete(self, data: st.DataObject, outcome: str | None, avoidable: bool) -> None:
+        before = self.last
+        ref, row = self.pick_ticket(data, AT_COUNTER)
+        refusals = self.ticket_refusals(row, AT_COUNTER, "completed")
+        done = self.attempt(
+            f"complete {ref!r}",
+            lambda: self.queue.complete(ref, outcome=outcome, avoidable=avoidable),
+            refusals,
+        )
+        if done is None:
+            return
+        (view, follow), after, events = done
+        new = after.tickets[row.id]
+        assert (new.state, new.counter_id, new.ended_at) == ("done", None, self.clock.now())
+        assert (new.outcome, new.avoidable) == (outcome or OUTCOMES[0], avoidable)
+        assert new.serving_at == (row.serving_at or row.called_at)
+        self.check_follow_up(before, after, row, follow, None)
+        self.only_changed(before, after, {row.id}, 1 if follow else 0)
+        self.expect_event(events, "done", row.id)
+
+    @rule(data=st.data(), reason=st.sampled_from([None, "left the building"]))
+    def cancel(self, data: st.DataObject, reason: str | None) -> None:
+        before = self.last
+        states = ("waiting", "held", *AT_COUNTER)
+        ref, row = self.pick_ticket(data, states)
+        refusals = self.ticket_refusals(row, states, "cancelled")
+        done = self.attempt(
+            f"cancel {ref!r}", lambda: self.queue.cancel(ref, reason=reason), refusals
+        )
+        if done is not None:
+            view, after, events = done
+            new = after.tickets[row.id]
+            assert (new.state, new.counter_id) == ("cancelled", None)
+            assert after.visits[row.visit_id].ended_at == self.clock.now()
+            self.only_changed(before, after, {row.id}, 0)
+            self.expect_event(events, "cancelled", row.id)
+
+    @rule(data=st.data())
+    def hold(self, data: st.DataObject) -> None:
+        before = self.last
+        states = ("waiting", *AT_COUNTER)
+        ref, row = self.pick_ticket(data, states)
+        done = self.attempt(
+            f"hold {ref!r}", lambda: self.queue.hold(ref), self.ticket_refusals(row, states, "held")
+        )
+        if done is not None:
+            view, after, events = done
+            assert (after.tickets[row.id].state, after.tickets[row.id].counter_id) == ("held", None)
+            self.only_changed(before, after, {row.id}, 0)
+            self.expect_event(events, "held", row.id)
+
+    @rule(data=st.data())
+    def unhold(self, data: st.DataObject) -> None:
+        before = self.last
+        ref, row = self.pick_ticket(data, ("held",))
+        refusals = self.ticket_refusals(row, ("held",), "returned to the queue")
+        done = self.attempt(f"unhold {ref!r}", lambda: self.queue.unhold(ref), refusals)
+        if done is not None:
+            view, after, events = done
+            new = after.tickets[row.id]
+            assert (new.state, new.counter_id) == ("waiting", None)
+            assert new.arrived_at == row.arrived_at, "a returned ticket lost its place"
+            self.only_changed(before, after, {row.id}, 0)
+            self.expect_event(events, "returned", row.id)
+
+    # -- referrals -----------------------------------------------------------------------
+
+    @rule(
+        data=st.data(),
+        to=st.sampled_from(SERVICES),
+        kind=st.sampled_from(["handover", "signpost"]),
+        consent=st.booleans(),
+        staff=STAFF,
+    )
+    def refer(
+        self, data: st.DataObject, to: str, kind: str, consent: bool, staff: str | None
+    ) -> None:
+        before = self.last
+        ref, row = self.pick_ticket(data, AT_COUNTER)
+        refusals = self.ticket_refusals(row, AT_COUNTER, "referred")
+        if row is not None and row.service_id == self.service_ids[to]:
+            refusals.append((NotAllowed, "already at that service"))
+        done = self.attempt(
+            f"{kind} {ref!r} to {to}",
+            lambda: self.queue.refer(ref, to, kind=kind, consent=consent, staff=staff),
+            refusals,
+        )
+        if done is None:
+            return
+        (view, follow), after, events = done
+        new = after.tickets[row.id]
+        assert (new.state, new.counter_id, new.ended_at) == ("referred", None, self.clock.now())
+        self.check_follow_up(before, after, row, follow, to if kind == "handover" else None)
+        (referral,) = [r for r in after.referrals.values() if r.from_ticket_id == row.id]
+        assert (referral.kind, referral.to_service_id) == (kind, self.service_ids[to])
+        assert referral.to_ticket_id == (follow.id if kind == "handover" else None)
+        self.only_changed(before, after, {row.id}, 1 if follow else 0)
+        self.expect_event(events, "referral", row.id)
+
+    # -- counters and looking ------------------------------------------------------------
+
+    @rule(counter=st.sampled_from(COUNTERS), state=st.sampled_from(["open", "paused", "closed"]))
+    def set_counter(self, counter: str, state: str) -> None:
+        before = self.last
+        desk = before.counters[counter]
+        refusals: list[Refusal] = []
+        if state == "closed" and self.holding(desk.id):
+            refusals.append((NotAllowed, f"counter {counter} still holds a ticket"))
+        done = self.attempt(
+            f"set counter {counter} {state}",
+            lambda: self.queue.set_counter_state(counter, state),
+            refusals,
+            writes=desk.state != state,
+        )
+        if done is not None:
+            _, after, events = done
+            assert after.counters[counter].state == state
+            assert bool(events) == (desk.state != state), "an event per real change, no more"
+            self.only_changed(before, after, set(), 0)
+
+    @rule(data=st.data())
+    def look_up(self, data: st.DataObject) -> None:
+        ref, row = self.pick_ticket(data, ("waiting",))
+        refusals: list[Refusal] = [] if row is not None else [(UnknownError, "no such ticket")]
+        done = self.attempt(
+            f"look up {ref!r}", lambda: self.queue.ticket(ref), refusals, writes=False
+        )
+        if done is not None:
+            view, after, events = done
+            assert not events and not self.last.differences(after)
+            assert (view.id, view.state, view.number) == (row.id, row.state, row.number)
+            assert (view.wait is not None) == (row.state == "waiting")
+
+    @rule(data=st.data(), case=st.sampled_from(range(10)))
+    def misnamed(self, data: st.DataObject, case: int) -> None:
+        """Names that do not exist are refused with a sentence and change nothing."""
+        ref, _ = self.pick_ticket(data, AT_COUNTER)
+        q = self.queue
+        calls: list[tuple[str, Callable[[], Any], type[GatewayError]]] = [
+            ("unknown need", lambda: q.check_in("no-such-need"), UnknownError),
+            ("need answered on screen", lambda: q.check_in("opening-hours"), NotAllowed),
+            ("unknown language", lambda: q.check_in(NEEDS[0], language="xx"), UnknownError),
+            ("unknown help", lambda: q.check_in(NEEDS[0], help_needed="jetpack"), UnknownError),
+            ("bad district", lambda: q.check_in(NEEDS[0], postcode_district="123"), UnknownError),
+            ("unknown counter", lambda: q.call_next("99"), UnknownError),
+            ("counter state", lambda: q.set_counter_state(COUNTERS[0], "pause"), UnknownError),
+            ("unknown outcome", lambda: q.complete(ref, outcome="vanished"), UnknownError),
+            ("referral kind", lambda: q.refer(ref, SERVICES[0], kind="bounce"), UnknownError),
+            ("unknown service", lambda: q.refer(ref, "astrology", kind="handover"), UnknownError),
+        ]
+        what, call, error = calls[case]
+        self.attempt(what, call, [(error, what)])
+
+    # -- invariants ----------------------------------------------------------------------
+
+    @invariant()
+    def one_ticket_per_counter(self) -> None:
+        snap = self.last
+        ids = {c.id: c for c in snap.counters.values()}
+        held = Tally(t.counter_id for t in snap.tickets.values() if t.counter_id is not None)
+        for ticket in snap.tickets.values():
+            at_counter = ticket.state in AT_COUNTER
+            assert (ticket.counter_id is not None) == at_counter, (
+                f"{ticket.number} is {ticket.state} with counter {ticket.counter_id}"
+            )
+            if at_counter:
+                assert ids[ticket.counter_id].state != "closed", "a closed counter holds a ticket"
+        assert all(n == 1 for n in held.values()), f"a counter holds several tickets: {held}"
+
+    @invariant()
+    def no_ticket_vanishes(self) -> None:
+        tickets = self.last.tickets
+        assert self.seen <= set(tickets), f"tickets vanished: {sorted(self.seen - set(tickets))}"
+        assert len(tickets) >= self.most_tickets, "the ticket count went down"
+        self.most_tickets = len(tickets)
+
+    @invariant()
+    def numbers_run_one_to_n_per_service_and_day(self) -> None:
+        snap = self.last
+        series: dict[tuple[int, date], list[Any]] = defaultdict(list)
+        for ticket in snap.tickets.values():
+            series[ticket.service_id, ticket.day].append(ticket)
+            assert ticket.day == business_day(ticket.issued_at, "Europe/London")
+            prefix = self.services[ticket.service_id].prefix
+            assert ticket.number == f"{prefix}{ticket.seq:03d}"
+        for (service_id, day), tickets in series.items():
+            seqs = sorted(t.seq for t in tickets)
+            assert seqs == list(range(1, len(seqs) + 1)), f"numbers {seqs} on {day}"
+            assert snap.numbers[service_id, day] == len(seqs)
+        assert set(snap.numbers) == set(series), "a number series has no tickets"
+
+    @invariant()
+    def journeys_run_in_order(self) -> None:
+        snap = self.last
+        by_visit: dict[int, list[Any]] = defaultdict(list)
+        for ticket in snap.tickets.values():
+            by_visit[ticket.visit_id].append(ticket)
+        referral_from = {r.from_ticket_id: r for r in snap.referrals.values()}
+        for visit in snap.visits.values():
+            tickets = sorted(by_visit[visit.id], key=lambda t: t.id)
+            assert tickets, f"visit {visit.id} has no ticket"
+            first = tickets[0]
+            assert (first.step, first.service_id) == (0, self.service_ids[visit.journey[0]])
+            for ticket in tickets:
+                assert ticket.arrived_at == visit.arrived_at, "a ticket lost the visit's arrival"
+            for prev, nxt in pairwise(tickets):
+                assert prev.state in ENDED, f"{prev.number} is {prev.state} but has a successor"
+                assert nxt.issued_at == prev.ended_at >= prev.issued_at, "steps out of time order"
+                referral = referral_from.get(prev.id)
+                if prev.state == "referred" and referral and referral.kind == "handover":
+                    assert (nxt.step, nxt.service_id) == (prev.step, referral.to_service_id)
+                    assert referral.to_ticket_id == nxt.id
+                else:
+                    assert prev.state in ("done", "referred"), (
+                        f"{prev.state} ticket has a successor"
+                    )
+                    assert nxt.step == prev.step + 1, "a journey step went backwards or skipped"
+                    assert nxt.service_id == self.service_ids[visit.journey[nxt.step]]
+            live = [t for t in tickets if t.state not in ENDED]
+            last = tickets[-1]
+            if visit.ended_at is None:
+                assert live == [last], f"visit {visit.id} is open with live tickets {live}"
+            else:
+                assert not live and visit.ended_at == last.ended_at
+                if last.state == "referred":
+                    assert referral_from[last.id].kind == "signpost", "handover without ticket"
+                if last.state in ("done", "referred"):
+                    assert last.step == len(visit.journey) - 1, "the visit ended mid-journey"
+
+    @invariant()
+    def handover_keeps_arrival(self) -> None:
+        snap = self.last
+        for referral in snap.referrals.values():
+            source = snap.tickets[referral.from_ticket_id]
+            assert source.state == "referred" and source.ended_at == referral.at
+            if referral.kind == "signpost":
+                assert referral.to_ticket_id is None
+                continue
+            target = snap.tickets[referral.to_ticket_id]
+            assert target.arrived_at == source.arrived_at, "handover lost the arrival time"
+            assert (target.step, target.priority_from) == (source.step, source.priority_from)
+            assert target.issued_at == referral.at
+
+    @invariant()
+    def events_are_numbered_without_gaps(self) -> None:
+        snap = self.last
+        seqs = [e.seq for e in snap.events]
+        assert seqs == list(range(1, len(seqs) + 1)), "event numbers have gaps"
+        assert snap.event_seq == len(seqs), "the centre's event counter disagrees"
+        if not self.went_back:
+            times = [e.at for e in snap.events]
+            assert times == sorted(times), "events out of time order"
+        issued = Tally(e.ticket_id for e in snap.events if e.kind == "ticket_issued")
+        assert issued == Tally(snap.tickets), "each ticket has one 'ticket_issued' event"
+
+
+# -- runs ----------------------------------------------------------------------------------
+
+QUICK = settings(
+    max_examples=60,
+    stateful_step_count=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+THOROUGH = settings(QUICK, max_examples=400, stateful_step_count=100)
+
+
+def test_engine_keeps_its_promises_in_any_order_of_verbs() -> None:
+    run_state_machine_as_test(EngineMachine, settings=QUICK)
+
+
+@pytest.mark.stress
+def test_engine_keeps_its_promises_over_long_random_days() -> None:
+    run_state_machine_as_test(EngineMachine, settings=THOROUGH)

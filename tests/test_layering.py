@@ -1,0 +1,47 @@
+"""The core stays headless: importing every gateway module pulls in no UI or hardware code."""
+
+from __future__ import annotations
+
+import json
+import pkgutil
+import subprocess
+import sys
+
+import gateway
+
+FORBIDDEN = ("textual", "escpos", "serial", "kiosk", "counter", "devices")
+
+
+def test_gateway_imports_no_textual_escpos_or_serial():
+    modules = [
+        m.name
+        for m in pkgutil.walk_packages(gateway.__path__, "gateway.")
+        if ".migrations" not in m.name
+    ]
+    assert "gateway.queue" in modules and "gateway.cli" in modules
+    code = (
+        "import importlib, json, sys\n"
+        f"for name in {modules!r}: importlib.import_module(name)\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    loaded = json.loads(result.stdout)
+    bad = [m for m in loaded if m.split(".")[0] in FORBIDDEN]
+    assert bad == [], f"gateway/ pulled in {bad}"
+
+
+def test_running_the_cli_imports_no_ui_either(tmp_path):
+    code = (
+        "import json, sys\n"
+        "from gateway.cli import main\n"
+        f"main(['init', '--db', {str(tmp_path / 'x.db')!r}])\n"
+        f"main(['status', '--db', {str(tmp_path / 'x.db')!r}])\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert [m for m in loaded if m.split(".")[0] in FORBIDDEN] == []
