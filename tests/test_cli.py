@@ -79,7 +79,7 @@ def test_journey_next_step_is_printed(db, capsys):
 
 
 def test_call_exits_3_when_nothing_is_waiting(db, capsys):
-    code, out, err = run(capsys, "call", "1", "--db", db)
+    code, _, err = run(capsys, "call", "1", "--db", db)
     assert code == 3
     assert err.strip() == "Nobody is waiting for counter 1."
 
@@ -141,7 +141,7 @@ def test_centre_lists_needs_with_their_journeys(db, capsys):
     bereavement = next(n for n in listing["needs"] if n["code"] == "bereavement")
     assert bereavement["services"] == ["registrar", "council-tax", "housing"]
     assert {c["code"] for c in listing["counters"]} == {"1", "2", "3", "4"}
-    code, out, _ = run(capsys, "centre", "--db", db)
+    _, out, _ = run(capsys, "centre", "--db", db)
     assert "registrar -> council-tax -> housing" in out
 
 
@@ -194,7 +194,7 @@ def test_check_config_names_file_path_and_fault(tmp_path, capsys):
 def test_bad_input_gives_one_sentence_and_changes_nothing(db, capsys, argv, sentence):
     run_json(capsys, "checkin", "council-tax", "--db", db, "--at", AT)
     before = dump(db)
-    code, out, err = run(capsys, *argv, "--db", db)
+    code, _, err = run(capsys, *argv, "--db", db)
     assert code not in (0, 3)
     assert sentence in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err

@@ -300,7 +300,7 @@ def test_journey_queues_the_next_step_keeping_the_original_arrival(any_queue, cl
     assert first.service == "registrar"
     any_queue.call_next("3")
     clock.advance(minutes=30)
-    done, follow = any_queue.complete(first.number)
+    _, follow = any_queue.complete(first.number)
     assert follow.service == "council-tax" and follow.arrived_at == first.arrived_at
     clock.advance(minutes=1)
     any_queue.call_next("1")
