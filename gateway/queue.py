@@ -350,7 +350,7 @@ class Queue:
             number=ticket.number,
             counter=desk.code,
             out_of_turn=out_of_turn or None,
-            waited_s=int((now - ticket.arrived_at).total_seconds()),
+            waited_s=int((now - ticket.issued_at).total_seconds()),
         )
         return self._view(session, ticket)
 

@@ -2,10 +2,11 @@
 
 The order for a counter, best first:
 
-1. Anyone who has waited ``starvation_factor`` times their service's target (twice, by
-   default) comes first, longest wait first, whatever the service or priority. This is
-   the starvation bound: priority customers and preferred services never keep a person
-   waiting past it.
+1. Anyone who has waited in this queue ``starvation_factor`` times their service's target
+   (twice, by default) comes first, whatever the service or priority. This is the
+   starvation bound: priority customers and preferred services never keep a person
+   waiting past it. The wait counts from when the ticket joined this queue (``issued_at``):
+   time spent being served earlier in a journey is not waiting.
 2. Then the counter's services in its order of preference (its skills).
 3. Within a service, priority first (help asked for; appointments from their time).
 4. Then the longest wait: the visit's original arrival, kept through journeys and
@@ -39,7 +40,7 @@ def queue_order(
     rank_when = []
     for rank, service_id in enumerate(skills):
         cutoff = now - timedelta(minutes=services[service_id].target_wait_minutes * factor)
-        aged_when.append((col(Ticket.service_id) == service_id, col(Ticket.arrived_at) <= cutoff))
+        aged_when.append((col(Ticket.service_id) == service_id, col(Ticket.issued_at) <= cutoff))
         rank_when.append((col(Ticket.service_id) == service_id, rank))
     aged = sa.case(*aged_when, else_=False)
     rank_expr = sa.case(*rank_when, else_=len(skills))

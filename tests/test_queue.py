@@ -434,3 +434,15 @@ def test_reloading_the_centre_updates_it_and_keeps_history(
         assert session.exec(select(func.count()).select_from(Ticket)).one() == 1
         counter = session.exec(select(col(Ticket.state)).where(Ticket.number == "J001")).one()
     assert counter == "waiting"
+
+
+def test_next_journey_step_is_not_overdue_just_because_the_visit_is_old(queue, clock):
+    # The starvation bound counts time waiting in this queue, not time being served.
+    journey = queue.check_in("bereavement")  # registrar first, then council tax
+    queue.call_next("3")
+    clock.advance(minutes=40)  # a long registration: the visit is 40 minutes old
+    queue.check_in("council-tax", help_needed="wheelchair")
+    clock.advance(minutes=1)
+    _, step = queue.complete(journey.number)
+    assert step.service == "council-tax"
+    assert queue.call_next("1").number == "C001"  # the wheelchair user, waiting longer
