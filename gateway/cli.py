@@ -81,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     p = add("counter-state", "open, pause or close a counter")
     p.add_argument("counter")
     p.add_argument("state", choices=list(COUNTER_STATES))
+    add("close-day", "closing time: cancel what is still open and close all counters")
     add("status", "what is waiting, for how long, and who is at which counter")
     p = add("watch", "print events after a cursor (commit order)")
     p.add_argument("--after", type=int, default=0)
@@ -235,6 +236,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             else queue.call_next(args.counter, staff=args.actor),
         ),
         "counter-state": lambda: _counter_state(args, queue),
+        "close-day": lambda: _close_day(args, queue),
     }
     result: int = verbs[args.command]()
     return result
@@ -265,6 +267,16 @@ def _checkin(args: argparse.Namespace, queue: Any) -> int:
 def _counter_state(args: argparse.Namespace, queue: Any) -> int:
     state = queue.set_counter_state(args.counter, COUNTER_STATES[args.state])
     _emit(args, {"counter": args.counter, "state": state}, f"counter {args.counter}: {state}")
+    return 0
+
+
+def _close_day(args: argparse.Namespace, queue: Any) -> int:
+    ended = queue.close_day()
+    _emit(
+        args,
+        {"centre": queue.centre.code, "cancelled": ended},
+        f"{queue.centre.name} is closed: {ended} tickets still open were cancelled.",
+    )
     return 0
 
 

@@ -71,7 +71,8 @@ class Queue:
 
     def _estimate(self, session: Session, ticket: Ticket, now: datetime) -> WaitEstimate:
         service = self.centre.services[ticket.service_id]
-        return estimate_wait(session, self.centre.id, ticket, service, now)
+        factor = self.centre.config.centre.starvation_factor
+        return estimate_wait(session, self.centre.id, ticket, service, now, factor)
 
     def _ticket(self, session: Session, ref: str | int, now: datetime) -> Ticket:
         day = business_day(now, self.centre.timezone)
@@ -293,6 +294,7 @@ class Queue:
                 self.centre.services,
                 now,
                 self.centre.config.centre.starvation_factor,
+                business_day(now, self.centre.timezone),
             )
             if ticket is None:
                 raise NothingWaiting(f"Nobody is waiting for counter {counter}.")
@@ -303,12 +305,16 @@ class Queue:
     def call_ticket(
         self, counter: str, ticket: str | int, *, staff: str | None = None
     ) -> TicketView:
-        """Call one particular waiting ticket to this counter, out of turn."""
+        """Call one particular waiting ticket to this counter, out of turn. The counter must
+        serve the ticket's service (to move a visit elsewhere, refer it)."""
 
         def work(session: Session, log: EventLog, now: datetime) -> TicketView:
             desk = self._ready_counter(session, counter)
             row = self._ticket(session, ticket, now)
             self._require(row, ("waiting",), "called")
+            if row.service_id not in desk.skills:
+                service = self.centre.services[row.service_id]
+                raise NotAllowed(f"Counter {counter} does not serve {service.name}.")
             return self._call(session, log, desk, row, now, staff, out_of_turn=True)
 
         return self._run(work)
@@ -337,6 +343,7 @@ class Queue:
         ticket.state = "called"
         ticket.counter_id = desk.id
         ticket.called_at = now
+        ticket.recalls = 0  # recalls count per call: a held ticket called again starts afresh
         ticket.changed_at = now
         ticket.staff_id = self._staff_id(session, staff)
         session.add(ticket)
@@ -577,7 +584,7 @@ class Queue:
         """Open, pause or close a counter. A closed counter is left out of routing and
         wait estimates; it cannot close while it still holds a ticket."""
         if state not in COUNTER_STATES:
-            raise UnknownError(f"'{state}' is not a counter state (open, pause or close).")
+            raise UnknownError(f"'{state}' is not a counter state (open, paused or closed).")
 
         def work(session: Session, log: EventLog, now: datetime) -> str:
             desk = self._counter(session, counter)
@@ -590,6 +597,41 @@ class Queue:
                 session.add(desk)
                 log.add(f"counter_{state}", now, counter_id=desk.id, counter=desk.code)
             return state
+
+        return self._run(work)
+
+    def close_day(self) -> int:
+        """The centre closes: every ticket of today or earlier still waiting, held or at a
+        counter is cancelled ("centre closed"), its visit ends, and all counters close.
+        Returns how many tickets it ended. Idempotent: running it again ends nothing."""
+
+        def work(session: Session, log: EventLog, now: datetime) -> int:
+            today = business_day(now, self.centre.timezone)
+            open_tickets = session.exec(
+                select(Ticket)
+                .where(
+                    Ticket.centre_id == self.centre.id,
+                    col(Ticket.state).in_(("waiting", "held", *AT_COUNTER)),
+                    Ticket.day <= today,
+                    col(Ticket.changed_at) <= now,
+                )
+                .order_by(col(Ticket.id))
+                .with_for_update()
+            ).all()
+            for row in open_tickets:
+                self._end(session, log, row, "cancelled", now, reason="centre closed")
+                visit = session.get(Visit, row.visit_id)
+                assert visit is not None
+                self._end_visit(session, log, visit, now)
+            for desk in session.exec(
+                select(Counter).where(Counter.centre_id == self.centre.id).with_for_update()
+            ):
+                if desk.state != "closed":
+                    desk.state = "closed"
+                    session.add(desk)
+                    log.add("counter_closed", now, counter_id=desk.id, counter=desk.code)
+            log.add("day_closed", now, day=today.isoformat(), cancelled=len(open_tickets))
+            return len(open_tickets)
 
         return self._run(work)
 

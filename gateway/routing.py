@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from gateway.models import Counter, Service, Ticket
 
@@ -61,8 +61,12 @@ def pick_next(
     services: dict[int, Service],
     now: datetime,
     factor: float,
+    day: date,
 ) -> Ticket | None:
-    """Lock and return the ticket this counter should call, or None. Caller updates it."""
+    """Lock and return the ticket this counter should call, or None. Caller updates it.
+
+    Only today's tickets: a ticket left waiting last night is never called this morning
+    (``Queue.close_day`` ends such tickets)."""
     skills = [s for s in counter.skills if s in services and services[s].active]
     if not skills:
         return None
@@ -71,6 +75,7 @@ def pick_next(
         .where(
             Ticket.centre_id == centre_id,
             Ticket.state == "waiting",
+            Ticket.day == day,
             col(Ticket.service_id).in_(skills),
             col(Ticket.changed_at) <= now,  # backfill (--at) never calls the future
         )
@@ -92,35 +97,40 @@ class WaitEstimate:
         return {"ahead": self.ahead, "minutes": self.minutes, "counters": self.counters}
 
 
+def rank_in_service(ticket: Ticket, now: datetime, overdue_from: datetime) -> tuple[Any, ...]:
+    """``queue_order`` for tickets of one service, in Python: smaller is called sooner."""
+    overdue = ticket.issued_at <= overdue_from
+    priority = ticket.priority_from is not None and ticket.priority_from <= now
+    return (not overdue, not (overdue or priority), ticket.arrived_at, ticket.id)
+
+
 def estimate_wait(
-    session: Session, centre_id: int, ticket: Ticket, service: Service, now: datetime
+    session: Session,
+    centre_id: int,
+    ticket: Ticket,
+    service: Service,
+    now: datetime,
+    factor: float,
 ) -> WaitEstimate:
     """People ahead, times the service minutes, over the counters open for the service.
 
-    The typical service minutes from the centre file are refined by today's measured
-    service times (a weighted mean, so one quick case does not swing it). A counter that
-    has the service as its first skill counts whole; one that has it further down, half.
+    People ahead are those waiting today for the same service who rank before the ticket
+    in the call order. The typical service minutes from the centre file are refined by
+    today's measured service times (a weighted mean, so one quick case does not swing it).
+    A counter that has the service as its first skill counts whole; further down, half.
     """
-    prio_now = ticket.priority_from is not None and ticket.priority_from <= now
-    ahead_cond = [
-        col(Ticket.arrived_at) < ticket.arrived_at,
-        sa.and_(col(Ticket.arrived_at) == ticket.arrived_at, col(Ticket.id) < ticket.id),
-    ]
-    if not prio_now:
-        ahead_cond.append(
-            sa.and_(col(Ticket.priority_from).is_not(None), col(Ticket.priority_from) <= now)
-        )
-    ahead = session.exec(
-        select(func.count())
-        .select_from(Ticket)
-        .where(
+    overdue_from = now - timedelta(minutes=service.target_wait_minutes * factor)
+    mine = rank_in_service(ticket, now, overdue_from)
+    others = session.exec(
+        select(Ticket).where(
             Ticket.centre_id == centre_id,
             Ticket.service_id == service.id,
             Ticket.state == "waiting",
+            Ticket.day == ticket.day,
             Ticket.id != ticket.id,
-            sa.or_(*ahead_cond),
         )
-    ).one()
+    ).all()
+    ahead = sum(1 for t in others if rank_in_service(t, now, overdue_from) < mine)
     capacity = 0.0
     for counter in session.exec(
         select(Counter).where(

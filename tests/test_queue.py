@@ -446,3 +446,58 @@ def test_next_journey_step_is_not_overdue_just_because_the_visit_is_old(queue, c
     _, step = queue.complete(journey.number)
     assert step.service == "council-tax"
     assert queue.call_next("1").number == "C001"  # the wheelchair user, waiting longer
+
+
+def test_yesterdays_leftover_tickets_are_never_called_today(queue, clock):
+    queue.check_in("council-tax")  # left waiting when the centre closed
+    clock.advance(days=1)
+    with pytest.raises(NothingWaiting):
+        queue.call_next("1")
+    today = queue.check_in("council-tax")
+    assert today.number == "C001" and today.wait.ahead == 0
+    assert queue.call_next("1").id == today.id
+
+
+def test_close_day_cancels_what_is_open_and_closes_counters(queue, clock):
+    queue.check_in("council-tax")
+    queue.check_in("council-tax")
+    queue.check_in("jobs")
+    queue.call_next("1")
+    queue.hold(queue.call_next("4").number)
+    assert queue.close_day() == 3
+    with queue.store.read() as session:
+        states = session.exec(select(Ticket.state)).all()
+        visits = session.exec(select(Visit)).all()
+    assert sorted(states) == ["cancelled", "cancelled", "cancelled"]
+    assert all(v.ended_at == clock.now() for v in visits)
+    with pytest.raises(NotAllowed, match="closed"):
+        queue.call_next("1")
+    assert queue.close_day() == 0  # again: nothing more to end
+
+
+def test_wait_estimate_counts_only_who_is_called_first(queue, clock):
+    early = queue.check_in("council-tax")
+    clock.advance(minutes=1)
+    helped = queue.check_in("council-tax", help_needed="wheelchair")
+    assert queue.ticket(helped.id).wait.ahead == 0  # priority: nobody before them
+    assert queue.ticket(early.id).wait.ahead == 1
+    clock.advance(minutes=20)  # early has now waited twice the 10-minute target
+    assert queue.ticket(early.id).wait.ahead == 0
+    assert queue.call_next("1").id == early.id
+
+
+def test_call_out_of_turn_only_to_a_counter_that_serves_it(queue):
+    queue.check_in("jobs")
+    with pytest.raises(NotAllowed, match="Counter 1 does not serve Jobcentre"):
+        queue.call_ticket("1", "J001")
+
+
+def test_recalls_start_afresh_when_a_held_ticket_is_called_again(queue):
+    queue.check_in("council-tax")
+    queue.call_next("1")
+    queue.recall("C001")
+    queue.hold("C001")
+    queue.unhold("C001")
+    assert queue.call_next("1").recalls == 0
+    with pytest.raises(NotAllowed, match="recall it 1 more"):
+        queue.no_show("C001")
