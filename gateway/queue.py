@@ -11,6 +11,7 @@ cancelled and referred. A counter holds at most one ticket at a time.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -23,13 +24,18 @@ from gateway.errors import NotAllowed, NothingWaiting, OutOfOrder, UnknownError
 from gateway.events import EventLog
 from gateway.models import Counter, Referral, Staff, Ticket, Visit
 from gateway.numbering import format_number, next_number
-from gateway.routing import WaitEstimate, estimate_wait, pick_next
+from gateway.routing import estimate_wait, pick_next
 from gateway.store import Store
 from gateway.tickets import AT_COUNTER, ENDED, TicketView, describe, find_ticket
 
 R = TypeVar("R")
 
 COUNTER_STATES = ("open", "paused", "closed")
+
+
+class _ClockBehind(Exception):
+    """Internal: the wall-clock time read for a change is older than the ticket's last
+    change (another writer committed in between). The change is tried again."""
 
 
 class Queue:
@@ -55,29 +61,46 @@ class Queue:
 
     def _run(self, work: Callable[[Session, EventLog, datetime], R]) -> R:
         def attempt(session: Session) -> R:
+            # Begin first (on SQLite, BEGIN IMMEDIATE waits for the lock), then read the
+            # clock: a wall-clock time read before waiting could predate the change that
+            # was committed meanwhile.
+            session.connection()
             log = EventLog(self.centre.id, actor=self.actor)
             result = work(session, log, self.clock.now())
             log.flush(session)
             return result
 
-        result: R = self.store.retrying(attempt)
-        return result
+        for _ in range(3):
+            try:
+                result: R = self.store.retrying(attempt)
+                return result
+            except _ClockBehind:
+                continue  # another writer committed after we read the wall clock: again
+        raise OutOfOrder("The clock seems to be running behind the store; try again.")
 
-    def _view(self, session: Session, ticket: Ticket, now: datetime | None = None) -> TicketView:
-        wait = None
-        if now is not None and ticket.state == "waiting":
-            wait = self._estimate(session, ticket, now)
-        return describe(self.centre, ticket, wait)
+    def _view(self, session: Session, ticket: Ticket) -> TicketView:
+        return describe(self.centre, ticket)
 
-    def _estimate(self, session: Session, ticket: Ticket, now: datetime) -> WaitEstimate:
-        service = self.centre.services[ticket.service_id]
-        factor = self.centre.config.centre.starvation_factor
-        return estimate_wait(session, self.centre.id, ticket, service, now, factor)
+    def _with_wait(self, view: TicketView) -> TicketView:
+        """Add the wait estimate to a waiting ticket, read after the change committed so
+        that writers never hold the lock for it."""
+        if view.state != "waiting":
+            return view
+        now = self.clock.now()
+        with self.store.read() as session:
+            ticket = session.get(Ticket, view.id)
+            assert ticket is not None
+            service = self.centre.services[ticket.service_id]
+            factor = self.centre.config.centre.starvation_factor
+            wait = estimate_wait(session, self.centre.id, ticket, service, now, factor)
+        return replace(view, wait=wait)
 
     def _ticket(self, session: Session, ref: str | int, now: datetime) -> Ticket:
         day = business_day(now, self.centre.timezone)
         ticket = find_ticket(session, self.centre, ref, day, lock=True)
         if ticket.changed_at > now:
+            if isinstance(self.clock, WallClock):
+                raise _ClockBehind
             raise OutOfOrder(
                 f"{ticket.number} last changed at {self._local(ticket.changed_at)}; "
                 "an earlier time would put its history out of order."
@@ -271,9 +294,9 @@ class Queue:
                     help=help_needed,
                     number=ticket.number,
                 )
-            return self._view(session, ticket, now)
+            return self._view(session, ticket)
 
-        return self._run(work)
+        return self._with_wait(self._run(work))
 
     # -- calling ----------------------------------------------------------------------
 
@@ -284,6 +307,9 @@ class Queue:
         and the row lock are one statement (SKIP LOCKED / BEGIN IMMEDIATE). Raises
         ``NothingWaiting`` when nobody waits for the counter's services.
         """
+
+        if not self._anyone_waiting(counter):
+            raise NothingWaiting(f"Nobody is waiting for counter {counter}.")
 
         def work(session: Session, log: EventLog, now: datetime) -> TicketView:
             desk = self._ready_counter(session, counter)
@@ -301,6 +327,30 @@ class Queue:
             return self._call(session, log, desk, ticket, now, staff)
 
         return self._run(work)
+
+    def _anyone_waiting(self, code: str) -> bool:
+        """A look without the write lock, so that an idle counter pressing "next" does
+        not queue behind busy writers. An open counter with nobody waiting is the only
+        "no"; anything else goes on to the locked path, which decides for real."""
+        desk = self.centre.counter_by_code(code)
+        now = self.clock.now()
+        skills = [s for s in desk.skills if self.centre.services[s].active]
+        with self.store.read() as session:
+            state = session.exec(select(Counter.state).where(Counter.id == desk.id)).one()
+            if state != "open" or not skills:
+                return True
+            found = session.exec(
+                select(Ticket.id)
+                .where(
+                    Ticket.centre_id == self.centre.id,
+                    Ticket.state == "waiting",
+                    Ticket.day == business_day(now, self.centre.timezone),
+                    col(Ticket.service_id).in_(skills),
+                    col(Ticket.changed_at) <= now,
+                )
+                .limit(1)
+            ).first()
+        return found is not None
 
     def call_ticket(
         self, counter: str, ticket: str | int, *, staff: str | None = None
@@ -451,9 +501,10 @@ class Queue:
             row.avoidable = avoidable
             self._end(session, log, row, "done", now, outcome=code, avoidable=avoidable or None)
             follow = self._next_step(session, log, row, now)
-            return self._view(session, row), (self._view(session, follow, now) if follow else None)
+            return self._view(session, row), (self._view(session, follow) if follow else None)
 
-        return self._run(work)
+        done, follow = self._run(work)
+        return done, (self._with_wait(follow) if follow else None)
 
     def cancel(self, ticket: str | int, *, reason: str | None = None) -> TicketView:
         """The customer left or the ticket was issued by mistake. Ends the visit."""
@@ -502,9 +553,9 @@ class Queue:
             row.changed_at = now
             session.add(row)
             log.add("returned", now, ticket_id=row.id, visit_id=row.visit_id, number=row.number)
-            return self._view(session, row, now)
+            return self._view(session, row)
 
-        return self._run(work)
+        return self._with_wait(self._run(work))
 
     # -- referrals --------------------------------------------------------------------
 
@@ -574,9 +625,10 @@ class Queue:
                 referral_id=referral.id,
                 cross_agency=source.agency_id != target.agency_id,
             )
-            return self._view(session, row), (self._view(session, follow, now) if follow else None)
+            return self._view(session, row), (self._view(session, follow) if follow else None)
 
-        return self._run(work)
+        done, follow = self._run(work)
+        return done, (self._with_wait(follow) if follow else None)
 
     # -- counters ---------------------------------------------------------------------
 
@@ -639,10 +691,10 @@ class Queue:
 
     def ticket(self, ref: str | int) -> TicketView:
         """Look a ticket up by today's number or id, with its wait estimate if waiting."""
-        now = self.clock.now()
+        day = business_day(self.clock.now(), self.centre.timezone)
         with self.store.read() as session:
-            day = business_day(now, self.centre.timezone)
-            return self._view(session, find_ticket(session, self.centre, ref, day), now)
+            view = self._view(session, find_ticket(session, self.centre, ref, day))
+        return self._with_wait(view)
 
 
 def normalise_district(text: str) -> str:

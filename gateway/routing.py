@@ -30,6 +30,7 @@ from gateway.models import Counter, Service, Ticket
 
 OPEN_STATES = ("open", "paused")  # paused counters are on a short break: still capacity
 PRIOR_WEIGHT = 5  # how many "typical" services the measured mean has to outweigh
+MEASURED = 20  # how many of today's latest services refine the typical minutes
 
 
 def queue_order(
@@ -151,15 +152,19 @@ def estimate_wait(
 def measured_service_minutes(
     session: Session, centre_id: int, service: Service, day: date
 ) -> float:
-    """Typical minutes blended with today's measured ones for this service."""
+    """Typical minutes blended with today's latest measured ones for this service (the
+    last ``MEASURED`` services: recent pace, and a cost that does not grow all day)."""
     rows = session.exec(
-        select(Ticket.serving_at, Ticket.ended_at).where(
+        select(Ticket.serving_at, Ticket.ended_at)
+        .where(
             Ticket.centre_id == centre_id,
             Ticket.service_id == service.id,
             Ticket.day == day,
             Ticket.state == "done",
             col(Ticket.serving_at).is_not(None),
         )
+        .order_by(col(Ticket.ended_at).desc())
+        .limit(MEASURED)
     ).all()
     measured = [
         (end - start).total_seconds() / 60 for start, end in rows if start and end and end > start

@@ -501,3 +501,18 @@ def test_recalls_start_afresh_when_a_held_ticket_is_called_again(queue):
     assert queue.call_next("1").recalls == 0
     with pytest.raises(NotAllowed, match="recall it 1 more"):
         queue.no_show("C001")
+
+
+def test_wall_clock_behind_the_store_gives_a_sentence_not_a_crash(store, clock):
+    from datetime import UTC, datetime
+
+    from gateway.clock import WallClock
+
+    future = FixedClock(datetime.now(UTC) + timedelta(minutes=5))
+    ahead = Queue(store, clock=future)
+    ahead.set_counter_state("1", "open")
+    ahead.check_in("council-tax")
+    ahead.call_next("1")
+    live = Queue(store, clock=WallClock())
+    with pytest.raises(OutOfOrder, match="clock seems to be running behind"):
+        live.start_serving(ahead.ticket("C001").id)
