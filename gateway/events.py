@@ -64,20 +64,22 @@ class EventLog:
             return []
         session.flush()  # everything else first: the counter lock is taken last
         table = Centre.__table__  # type: ignore[attr-defined]
+        returning: list[Any] = [table.c.event_seq]
+        if session.get_bind().dialect.name == "postgresql":
+            # Delivered at commit, so a woken watcher always finds the events; asked for
+            # in the same statement to save a round trip.
+            returning.append(sa.func.pg_notify(CHANNEL, str(self.centre_id)))
         last = session.execute(
             sa.update(table)
             .where(table.c.id == self.centre_id)
             .values(event_seq=table.c.event_seq + len(self.pending))
-            .returning(table.c.event_seq)
-        ).scalar_one()
+            .returning(*returning)
+        ).one()[0]
         first = last - len(self.pending) + 1
         for offset, event in enumerate(self.pending):
             event.seq = first + offset
             session.add(event)
         session.flush()
-        if session.get_bind().dialect.name == "postgresql":
-            # Delivered at commit, so a woken watcher always finds the events.
-            session.execute(sa.select(sa.func.pg_notify(CHANNEL, str(self.centre_id))))
         written, self.pending = self.pending, []
         return written
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from gateway.centres import CentreView
+from gateway.clock import business_day
 from gateway.models import Counter, Ticket
 from gateway.store import Store
 from gateway.tickets import AT_COUNTER
@@ -52,11 +53,13 @@ class RoomStatus:
 
 
 def room_status(store: Store, centre: CentreView, now: datetime) -> RoomStatus:
+    """Today's room: tickets left open from an earlier day are never called, so not shown."""
     with store.read() as session:
         tickets = session.exec(
             select(Ticket).where(
                 Ticket.centre_id == centre.id,
                 col(Ticket.state).in_(("waiting", "held", *AT_COUNTER)),
+                Ticket.day == business_day(now, centre.timezone),
             )
         ).all()
         counters = session.exec(

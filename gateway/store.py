@@ -64,8 +64,9 @@ class Store:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}
         elif self.dialect == "postgresql":
+            # No pool_pre_ping: it costs a round trip per transaction, and a dropped
+            # connection is already retried by ``retrying`` (StoreUnavailable, transient).
             kwargs["connect_args"] = {"connect_timeout": 5}
-            kwargs["pool_pre_ping"] = True
         self.engine = sa.create_engine(self.url, **kwargs)
         if self.dialect == "sqlite":
             _sqlite_rules(self.engine)
