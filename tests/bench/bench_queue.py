@@ -31,10 +31,11 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from tests.conftest import create_pg_database, drop_pg_database
 
 SPAWN = multiprocessing.get_context("spawn")
 NEEDS = ("council-tax", "housing", "parking")
@@ -90,24 +91,6 @@ def prepare(url: str, counters: int) -> int:
         return centre_id
     finally:
         store.dispose()
-
-
-def create_pg_database(admin_url: str) -> str:
-    import psycopg
-
-    plain = admin_url.replace("postgresql+psycopg://", "postgresql://")
-    name = f"gateway_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(plain, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{plain.rsplit('/', 1)[0]}/{name}"
-
-
-def drop_pg_database(admin_url: str, url: str) -> None:
-    import psycopg
-
-    plain = admin_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
 # -- workers ----------------------------------------------------------------------------
