@@ -10,223 +10,26 @@ cancelled and referred. A counter holds at most one ticket at a time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
-from typing import Any, TypeVar
 
 from sqlmodel import Session, col, select
 
-from gateway.centres import CentreView, open_centre
-from gateway.clock import Clock, WallClock, business_day
+from gateway.clock import business_day
 from gateway.config import HELP_KINDS
-from gateway.errors import NotAllowed, NothingWaiting, OutOfOrder, UnknownError
+from gateway.counters import CounterVerbs
+from gateway.errors import NotAllowed, NothingWaiting, UnknownError
 from gateway.events import EventLog
-from gateway.models import Counter, Referral, Staff, Ticket, Visit
-from gateway.numbering import format_number, next_number
-from gateway.routing import estimate_wait, pick_next
-from gateway.store import Store
-from gateway.tickets import AT_COUNTER, ENDED, TicketView, describe, find_ticket
-
-R = TypeVar("R")
-
-COUNTER_STATES = ("open", "paused", "closed")
+from gateway.models import Counter, Ticket, Visit
+from gateway.referrals import ReferralVerbs
+from gateway.routing import pick_next
+from gateway.tickets import AT_COUNTER, TicketView, find_ticket
 
 
-class _ClockBehind(Exception):
-    """Internal: the wall-clock time read for a change is older than the ticket's last
-    change (another writer committed in between). The change is tried again."""
-
-
-class Queue:
-    """The engine for one centre in one store. Screens, the CLI and tests call these verbs.
-
-    ``actor`` says who acts ("kiosk-1", "cli", a staff code) and goes on every event.
+class Queue(ReferralVerbs, CounterVerbs):
+    """The engine for one centre in one store. Screens, the CLI and tests call its verbs:
+    the ticket verbs here, ``refer`` (referrals.py), ``set_counter_state`` and
+    ``close_day`` (counters.py).
     """
-
-    def __init__(
-        self,
-        store: Store,
-        centre: str | CentreView | None = None,
-        *,
-        clock: Clock | None = None,
-        actor: str | None = None,
-    ) -> None:
-        self.store = store
-        self.centre = centre if isinstance(centre, CentreView) else open_centre(store, centre)
-        self.clock = clock or WallClock()
-        self.actor = actor
-
-    # -- helpers ----------------------------------------------------------------------
-
-    def _run(self, work: Callable[[Session, EventLog, datetime], R]) -> R:
-        def attempt(session: Session) -> R:
-            # Begin first (on SQLite, BEGIN IMMEDIATE waits for the lock), then read the
-            # clock: a wall-clock time read before waiting could predate the change that
-            # was committed meanwhile.
-            session.connection()
-            log = EventLog(self.centre.id, actor=self.actor)
-            result = work(session, log, self.clock.now())
-            log.flush(session)
-            return result
-
-        for _ in range(3):
-            try:
-                result: R = self.store.retrying(attempt)
-                return result
-            except _ClockBehind:
-                continue  # another writer committed after we read the wall clock: again
-        raise OutOfOrder("The clock seems to be running behind the store; try again.")
-
-    def _view(self, session: Session, ticket: Ticket) -> TicketView:
-        return describe(self.centre, ticket)
-
-    def _with_wait(self, view: TicketView) -> TicketView:
-        """Add the wait estimate to a waiting ticket, read after the change committed so
-        that writers never hold the lock for it."""
-        if view.state != "waiting":
-            return view
-        now = self.clock.now()
-        with self.store.read() as session:
-            ticket = session.get(Ticket, view.id)
-            assert ticket is not None
-            service = self.centre.services[ticket.service_id]
-            factor = self.centre.config.centre.starvation_factor
-            wait = estimate_wait(session, self.centre.id, ticket, service, now, factor)
-        return replace(view, wait=wait)
-
-    def _ticket(self, session: Session, ref: str | int, now: datetime) -> Ticket:
-        day = business_day(now, self.centre.timezone)
-        ticket = find_ticket(session, self.centre, ref, day, lock=True)
-        if ticket.changed_at > now:
-            if isinstance(self.clock, WallClock):
-                raise _ClockBehind
-            raise OutOfOrder(
-                f"{ticket.number} last changed at {self._local(ticket.changed_at)}; "
-                "an earlier time would put its history out of order."
-            )
-        return ticket
-
-    def _local(self, at: datetime) -> str:
-        from zoneinfo import ZoneInfo
-
-        return at.astimezone(ZoneInfo(self.centre.timezone)).strftime("%Y-%m-%d %H:%M:%S")
-
-    def _counter(self, session: Session, code: str) -> Counter:
-        counter_id = self.centre.counter_by_code(code).id
-        counter = session.exec(
-            select(Counter).where(Counter.id == counter_id).with_for_update()
-        ).one()
-        return counter
-
-    def _staff_id(self, session: Session, staff: str | None) -> int | None:
-        if staff is None:
-            return None
-        row = session.exec(
-            select(Staff).where(Staff.centre_id == self.centre.id, Staff.code == staff)
-        ).first()
-        if row is None:
-            row = Staff(centre_id=self.centre.id, code=staff, name=staff)
-            session.add(row)
-            session.flush()
-        return row.id
-
-    @staticmethod
-    def _require(ticket: Ticket, allowed: tuple[str, ...], verb: str) -> None:
-        if ticket.state not in allowed:
-            raise NotAllowed(
-                f"{ticket.number} is {ticket.state.replace('_', '-')}, so it cannot be {verb}."
-            )
-
-    def _holding(self, session: Session, counter: Counter) -> Ticket | None:
-        return session.exec(
-            select(Ticket).where(Ticket.counter_id == counter.id, col(Ticket.state).in_(AT_COUNTER))
-        ).first()
-
-    def _issue(
-        self,
-        session: Session,
-        log: EventLog,
-        visit: Visit,
-        service_code: str,
-        step: int,
-        now: datetime,
-        priority_from: datetime | None,
-    ) -> Ticket:
-        """A new waiting ticket for ``visit`` at a service, keeping the visit's arrival."""
-        service = self.centre.service_by_code(service_code)
-        assert service.id is not None and visit.id is not None
-        day = business_day(now, self.centre.timezone)
-        seq = next_number(session, self.centre.id, service.id, day)
-        ticket = Ticket(
-            centre_id=self.centre.id,
-            visit_id=visit.id,
-            service_id=service.id,
-            day=day,
-            seq=seq,
-            number=format_number(service.prefix, seq),
-            step=step,
-            priority_from=priority_from,
-            arrived_at=visit.arrived_at,
-            issued_at=now,
-            changed_at=now,
-        )
-        session.add(ticket)
-        session.flush()
-        log.add(
-            "ticket_issued",
-            now,
-            ticket_id=ticket.id,
-            visit_id=visit.id,
-            number=ticket.number,
-            service=service.code,
-            step=step,
-        )
-        return ticket
-
-    def _end(
-        self,
-        session: Session,
-        log: EventLog,
-        ticket: Ticket,
-        state: str,
-        now: datetime,
-        **data: Any,
-    ) -> None:
-        counter_id = ticket.counter_id
-        ticket.state = state
-        ticket.ended_at = now
-        ticket.changed_at = now
-        ticket.counter_id = None
-        session.add(ticket)
-        log.add(
-            state,
-            now,
-            ticket_id=ticket.id,
-            visit_id=ticket.visit_id,
-            counter_id=counter_id,
-            number=ticket.number,
-            **data,
-        )
-
-    def _next_step(
-        self, session: Session, log: EventLog, ticket: Ticket, now: datetime
-    ) -> Ticket | None:
-        """Queue the visit's next journey step, or end the visit if there is none."""
-        visit = session.get(Visit, ticket.visit_id)
-        assert visit is not None
-        if ticket.step + 1 < len(visit.journey):
-            prio = visit.arrived_at if visit.help_needed else None
-            return self._issue(
-                session, log, visit, visit.journey[ticket.step + 1], ticket.step + 1, now, prio
-            )
-        self._end_visit(session, log, visit, now)
-        return None
-
-    def _end_visit(self, session: Session, log: EventLog, visit: Visit, now: datetime) -> None:
-        visit.ended_at = now
-        session.add(visit)
-        log.add("visit_ended", now, visit_id=visit.id)
 
     # -- check in ---------------------------------------------------------------------
 
@@ -557,136 +360,6 @@ class Queue:
 
         return self._with_wait(self._run(work))
 
-    # -- referrals --------------------------------------------------------------------
-
-    def refer(
-        self,
-        ticket: str | int,
-        to_service: str,
-        *,
-        kind: str,
-        reason: str | None = None,
-        consent: bool = False,
-        staff: str | None = None,
-    ) -> tuple[TicketView, TicketView | None]:
-        """Refer the visit at a counter to another service.
-
-        ``handover``: queued there now, keeping its original arrival time; the new ticket
-        takes the place of this journey step. ``signpost``: logged, and the customer is
-        told where to go; the journey goes on to its next step. Either way this ticket
-        ends as ``referred``. Returns it and the new ticket (handover or next step).
-        """
-        if kind not in ("handover", "signpost"):
-            raise UnknownError(f"'{kind}' is not a kind of referral (handover or signpost).")
-        target = self.centre.service_by_code(to_service)
-
-        def work(
-            session: Session, log: EventLog, now: datetime
-        ) -> tuple[TicketView, TicketView | None]:
-            row = self._ticket(session, ticket, now)
-            self._require(row, AT_COUNTER, "referred")
-            if row.service_id == target.id:
-                raise NotAllowed(f"{row.number} is already at {target.name}.")
-            source = self.centre.services[row.service_id]
-            visit = session.get(Visit, row.visit_id)
-            assert visit is not None and visit.id is not None and row.id is not None
-            assert target.id is not None and source.id is not None
-            referral = Referral(
-                centre_id=self.centre.id,
-                visit_id=visit.id,
-                from_ticket_id=row.id,
-                from_agency_id=source.agency_id,
-                from_service_id=source.id,
-                to_agency_id=target.agency_id,
-                to_service_id=target.id,
-                kind=kind,
-                reason=reason,
-                consent_share=consent,
-                staff_id=self._staff_id(session, staff) or row.staff_id,
-                at=now,
-            )
-            self._end(session, log, row, "referred", now, referral=kind, to=target.code)
-            if kind == "handover":
-                follow: Ticket | None = self._issue(
-                    session, log, visit, target.code, row.step, now, row.priority_from
-                )
-                referral.to_ticket_id = follow.id if follow else None
-            else:
-                follow = self._next_step(session, log, row, now)
-            session.add(referral)
-            session.flush()
-            log.add(
-                "referral",
-                now,
-                ticket_id=row.id,
-                visit_id=visit.id,
-                referral=kind,
-                to=target.code,
-                referral_id=referral.id,
-                cross_agency=source.agency_id != target.agency_id,
-            )
-            return self._view(session, row), (self._view(session, follow) if follow else None)
-
-        done, follow = self._run(work)
-        return done, (self._with_wait(follow) if follow else None)
-
-    # -- counters ---------------------------------------------------------------------
-
-    def set_counter_state(self, counter: str, state: str) -> str:
-        """Open, pause or close a counter. A closed counter is left out of routing and
-        wait estimates; it cannot close while it still holds a ticket."""
-        if state not in COUNTER_STATES:
-            raise UnknownError(f"'{state}' is not a counter state (open, paused or closed).")
-
-        def work(session: Session, log: EventLog, now: datetime) -> str:
-            desk = self._counter(session, counter)
-            if state == "closed" and (held := self._holding(session, desk)) is not None:
-                raise NotAllowed(
-                    f"Counter {counter} still has {held.number}; finish with it first."
-                )
-            if desk.state != state:
-                desk.state = state
-                session.add(desk)
-                log.add(f"counter_{state}", now, counter_id=desk.id, counter=desk.code)
-            return state
-
-        return self._run(work)
-
-    def close_day(self) -> int:
-        """The centre closes: every ticket of today or earlier still waiting, held or at a
-        counter is cancelled ("centre closed"), its visit ends, and all counters close.
-        Returns how many tickets it ended. Idempotent: running it again ends nothing."""
-
-        def work(session: Session, log: EventLog, now: datetime) -> int:
-            today = business_day(now, self.centre.timezone)
-            open_tickets = session.exec(
-                select(Ticket)
-                .where(
-                    Ticket.centre_id == self.centre.id,
-                    col(Ticket.state).in_(("waiting", "held", *AT_COUNTER)),
-                    Ticket.day <= today,
-                    col(Ticket.changed_at) <= now,
-                )
-                .order_by(col(Ticket.id))
-                .with_for_update()
-            ).all()
-            for row in open_tickets:
-                self._end(session, log, row, "cancelled", now, reason="centre closed")
-                visit = session.get(Visit, row.visit_id)
-                assert visit is not None
-                self._end_visit(session, log, visit, now)
-            for desk in session.exec(
-                select(Counter).where(Counter.centre_id == self.centre.id).with_for_update()
-            ):
-                if desk.state != "closed":
-                    desk.state = "closed"
-                    session.add(desk)
-                    log.add("counter_closed", now, counter_id=desk.id, counter=desk.code)
-            log.add("day_closed", now, day=today.isoformat(), cancelled=len(open_tickets))
-            return len(open_tickets)
-
-        return self._run(work)
-
     # -- looking ----------------------------------------------------------------------
 
     def ticket(self, ref: str | int) -> TicketView:
@@ -705,4 +378,4 @@ def normalise_district(text: str) -> str:
     return district
 
 
-__all__ = ["ENDED", "Queue", "Referral", "TicketView", "normalise_district"]
+__all__ = ["Queue", "TicketView", "normalise_district"]
