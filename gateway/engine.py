@@ -72,6 +72,21 @@ class Engine:
                 continue  # another writer committed after we read the wall clock: again
         raise OutOfOrder("The clock seems to be running behind the store; try again.")
 
+    def _run_ending(
+        self, work: Callable[[Session, EventLog, datetime], tuple[Ticket, Ticket | None]]
+    ) -> tuple[TicketView, TicketView | None]:
+        """Run a verb that ends a ticket and may queue the visit's next one; the next one
+        comes back with its wait estimate."""
+
+        def viewed(
+            session: Session, log: EventLog, now: datetime
+        ) -> tuple[TicketView, TicketView | None]:
+            ended, follow = work(session, log, now)
+            return self._view(session, ended), (self._view(session, follow) if follow else None)
+
+        done, follow = self._run(viewed)
+        return done, (self._with_wait(follow) if follow else None)
+
     def _view(self, session: Session, ticket: Ticket) -> TicketView:
         return describe(self.centre, ticket)
 

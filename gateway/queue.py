@@ -293,9 +293,7 @@ class Queue(ReferralVerbs, CounterVerbs):
                 f"'{code}' is not an outcome here (use {', '.join(sorted(outcomes))})."
             )
 
-        def work(
-            session: Session, log: EventLog, now: datetime
-        ) -> tuple[TicketView, TicketView | None]:
+        def work(session: Session, log: EventLog, now: datetime) -> tuple[Ticket, Ticket | None]:
             row = self._ticket(session, ticket, now)
             self._require(row, AT_COUNTER, "completed")
             if row.serving_at is None:
@@ -304,10 +302,9 @@ class Queue(ReferralVerbs, CounterVerbs):
             row.avoidable = avoidable
             self._end(session, log, row, "done", now, outcome=code, avoidable=avoidable or None)
             follow = self._next_step(session, log, row, now)
-            return self._view(session, row), (self._view(session, follow) if follow else None)
+            return row, follow
 
-        done, follow = self._run(work)
-        return done, (self._with_wait(follow) if follow else None)
+        return self._run_ending(work)
 
     def cancel(self, ticket: str | int, *, reason: str | None = None) -> TicketView:
         """The customer left or the ticket was issued by mistake. Ends the visit."""

@@ -37,9 +37,7 @@ class ReferralVerbs(Engine):
             raise UnknownError(f"'{kind}' is not a kind of referral (handover or signpost).")
         target = self.centre.service_by_code(to_service)
 
-        def work(
-            session: Session, log: EventLog, now: datetime
-        ) -> tuple[TicketView, TicketView | None]:
+        def work(session: Session, log: EventLog, now: datetime) -> tuple[Ticket, Ticket | None]:
             row = self._ticket(session, ticket, now)
             self._require(row, AT_COUNTER, "referred")
             if row.service_id == target.id:
@@ -63,11 +61,13 @@ class ReferralVerbs(Engine):
                 at=now,
             )
             self._end(session, log, row, "referred", now, referral=kind, to=target.code)
+            follow: Ticket | None
             if kind == "handover":
-                follow: Ticket | None = self._issue(
+                handed = self._issue(
                     session, log, visit, target.code, row.step, now, row.priority_from
                 )
-                referral.to_ticket_id = follow.id if follow else None
+                referral.to_ticket_id = handed.id
+                follow = handed
             else:
                 follow = self._next_step(session, log, row, now)
             session.add(referral)
@@ -82,7 +82,6 @@ class ReferralVerbs(Engine):
                 referral_id=referral.id,
                 cross_agency=source.agency_id != target.agency_id,
             )
-            return self._view(session, row), (self._view(session, follow) if follow else None)
+            return row, follow
 
-        done, follow = self._run(work)
-        return done, (self._with_wait(follow) if follow else None)
+        return self._run_ending(work)

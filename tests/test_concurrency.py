@@ -23,66 +23,19 @@ from typing import Any
 import pytest
 from sqlmodel import col, func, select
 
-from gateway import migrate
-from gateway.centres import load_centre
-from gateway.clock import WallClock
-from gateway.config import load_centre_file
 from gateway.errors import NothingWaiting
 from gateway.events import watch
 from gateway.models import Event, Ticket
 from gateway.queue import Queue
 from gateway.store import Store
+from tests.race import NEEDS, open_race_centre
 
 SPAWN = multiprocessing.get_context("spawn")
-NEEDS = ("council-tax", "housing", "parking")
 START_TIMEOUT_S = 60.0  # every worker imports the engine before the start line
 # A counter that finds nobody waits before pressing again, longer each time (up to the
 # cap), as staff would: sixteen counters pressing in a tight loop would only starve the kiosks.
 IDLE_PAUSE_S = 0.003
 IDLE_PAUSE_CAP_S = 0.25
-
-
-# -- the centre -----------------------------------------------------------------------
-
-
-def race_centre(folder: Path, counters: int) -> Path:
-    """A centre file whose ``counters`` counters all serve the same three services."""
-    prefixes = {"council-tax": "C", "housing": "H", "parking": "P"}
-    skills = ", ".join(f'"{need}"' for need in NEEDS)
-    parts = [
-        '[centre]\ncode = "race"\nname = "Race Gateway"\ntimezone = "Europe/London"\n',
-        '[[agencies]]\ncode = "council"\nname = "Race Borough Council"\n',
-        '[[categories]]\ncode = "everything"\ntext = "Everything"\n',
-    ]
-    for need in NEEDS:
-        parts.append(
-            f'[[services]]\ncode = "{need}"\nagency = "council"\nname = "{need.title()}"\n'
-            f'prefix = "{prefixes[need]}"\ntarget_wait_minutes = 10\n'
-            "typical_service_minutes = 5\n"
-        )
-        parts.append(
-            f'[[needs]]\ncode = "{need}"\ncategory = "everything"\n'
-            f'text = "I need help with {need}"\nservice = "{need}"\n'
-        )
-    for n in range(1, counters + 1):
-        parts.append(f'[[counters]]\ncode = "{n}"\nname = "Counter {n}"\nservices = [{skills}]\n')
-    path = folder / f"race-{counters}.toml"
-    path.write_text("\n".join(parts), encoding="utf-8")
-    return path
-
-
-def open_race_centre(url: str, folder: Path, counters: int) -> int:
-    """Migrate the store, load the race centre and open every counter. Returns its id."""
-    store = Store(url)
-    try:
-        migrate.upgrade(store)
-        centre_id = load_centre(store, load_centre_file(race_centre(folder, counters)), WallClock())
-        desk = Queue(store, "race", actor="supervisor")
-        for n in range(1, counters + 1):
-            desk.set_counter_state(str(n), "open")
-        return centre_id
-    finally:
-        store.dispose()
 
 
 # -- the workers (module level, so a spawned process can import them) -----------------
@@ -364,7 +317,7 @@ def assert_each_ticket_called_once(url: str, centre_id: int, floor: Floor, ticke
 
 
 def _floor_test(url: str, tmp_path: Path, counters: int, kiosks: int, tickets: int) -> Floor:
-    centre_id = open_race_centre(url, tmp_path, counters)
+    centre_id = open_race_centre(url, counters)
     floor = run_floor(url, counters=counters, kiosks=kiosks, tickets=tickets, timeout=600)
     assert_each_ticket_called_once(url, centre_id, floor, tickets)
     return floor
@@ -404,7 +357,7 @@ def test_two_counters_pressing_at_once_for_one_ticket_only_one_gets_it(
     store_url: str, tmp_path: Path
 ) -> None:
     rounds = 12
-    open_race_centre(store_url, tmp_path, 2)
+    open_race_centre(store_url, 2)
     store = Store(store_url)
     kiosk = Queue(store, "race", actor="kiosk")
     # The test takes part in the barrier too: it checks the ticket in, then releases both.
@@ -450,7 +403,7 @@ def test_a_watcher_following_its_cursor_never_misses_an_event_on_postgresql(
     pg_url: str, tmp_path: Path
 ) -> None:
     tickets = 240
-    centre_id = open_race_centre(pg_url, tmp_path, 4)
+    centre_id = open_race_centre(pg_url, 4)
     floor = run_floor(pg_url, counters=4, kiosks=2, tickets=tickets, timeout=300, watcher=centre_id)
     assert_each_ticket_called_once(pg_url, centre_id, floor, tickets)
     (watcher,) = [r for r in floor.reports if r["worker"] == "watcher"]

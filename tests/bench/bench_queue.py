@@ -36,61 +36,14 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import create_pg_database, drop_pg_database
+from tests.race import CODE as RACE
+from tests.race import NEEDS, open_race_centre
 
 SPAWN = multiprocessing.get_context("spawn")
-NEEDS = ("council-tax", "housing", "parking")
-PREFIXES = {"council-tax": "C", "housing": "H", "parking": "P"}
 TARGET_P99_MS = {"sqlite": 25.0, "postgresql": 15.0}
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 IDLE_PAUSE_S, IDLE_PAUSE_CAP_S = 0.003, 0.25  # staff press again, a little later each time
 START_TIMEOUT_S = 120.0
-
-
-# -- the centre and the store -----------------------------------------------------------
-
-
-def race_centre_toml(counters: int) -> str:
-    """One agency, three services, and ``counters`` counters that all serve all three."""
-    skills = ", ".join(f'"{need}"' for need in NEEDS)
-    parts = [
-        '[centre]\ncode = "bench"\nname = "Bench Gateway"\ntimezone = "Europe/London"\n',
-        '[[agencies]]\ncode = "council"\nname = "Bench Borough Council"\n',
-        '[[categories]]\ncode = "everything"\ntext = "Everything"\n',
-    ]
-    for need in NEEDS:
-        parts.append(
-            f'[[services]]\ncode = "{need}"\nagency = "council"\nname = "{need.title()}"\n'
-            f'prefix = "{PREFIXES[need]}"\ntarget_wait_minutes = 10\n'
-            "typical_service_minutes = 5\n"
-        )
-        parts.append(
-            f'[[needs]]\ncode = "{need}"\ncategory = "everything"\n'
-            f'text = "I need help with {need}"\nservice = "{need}"\n'
-        )
-    for n in range(1, counters + 1):
-        parts.append(f'[[counters]]\ncode = "{n}"\nname = "Counter {n}"\nservices = [{skills}]\n')
-    return "\n".join(parts)
-
-
-def prepare(url: str, counters: int) -> int:
-    """Migrate, load the bench centre, open every counter. Returns the centre id."""
-    from gateway import migrate
-    from gateway.centres import load_centre
-    from gateway.clock import WallClock
-    from gateway.config import parse_centre
-    from gateway.queue import Queue
-    from gateway.store import Store
-
-    store = Store(url)
-    try:
-        migrate.upgrade(store)
-        centre_id = load_centre(store, parse_centre(race_centre_toml(counters)), WallClock())
-        desk = Queue(store, "bench", actor="supervisor")
-        for n in range(1, counters + 1):
-            desk.set_counter_state(str(n), "open")
-        return centre_id
-    finally:
-        store.dispose()
 
 
 # -- workers ----------------------------------------------------------------------------
@@ -147,7 +100,7 @@ def kiosk_worker(
         store = Store(url)
         if trace:
             trace_statements(store, report["statements"])
-        kiosk = Queue(store, "bench", actor=name)
+        kiosk = Queue(store, RACE, actor=name)
         start.wait(START_TIMEOUT_S)
         began = time.perf_counter()
         for i in range(count):
@@ -197,7 +150,7 @@ def counter_worker(
         store = Store(url)
         if trace:
             trace_statements(store, report["statements"])
-        desk = Queue(store, "bench", actor=f"counter-{code}")
+        desk = Queue(store, RACE, actor=f"counter-{code}")
         # Warm up (connection, compiled statements) before the start: nobody waits yet.
         with contextlib.suppress(NothingWaiting):
             desk.call_next(code)
@@ -243,7 +196,7 @@ def run(
     timeout: float,
     trace: bool = False,
 ) -> dict[str, Any]:
-    centre_id = prepare(url, counters)
+    centre_id = open_race_centre(url, counters)
     start = SPAWN.Barrier(counters + kiosks + 1)
     kiosks_done = SPAWN.Event()
     results = SPAWN.Queue()
