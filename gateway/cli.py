@@ -90,7 +90,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--day", help="the date to play (default: the next weekday)")
     p.add_argument("--scale", type=float, default=1.0, help="arrivals multiplier")
+    p.add_argument("--kiosk", action="store_true", help="then open the kiosk on a demo centre")
+    _kiosk_options(p)
+    p = add("kiosk", "open the check-in kiosk (full screen; staff leave with the PIN)")
+    p.add_argument("--config", metavar="FILE", help="kiosk settings file ([kiosk] table)")
+    _kiosk_options(p)
     return parser
+
+
+def _kiosk_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--name", help="this kiosk's name in events and alerts (default kiosk-1)")
+    p.add_argument("--printer", metavar="SPEC", help="none, file:PATH, tcp:HOST:PORT, preview:DIR")
+    p.add_argument("--speech", action="store_true", help="spoken guidance through espeak-ng")
+    p.add_argument("--large-text", action="store_true", help="start in large-text mode")
+    p.add_argument("--high-contrast", action="store_true", help="start in high contrast")
+    p.add_argument("--idle", type=float, metavar="SECONDS", help="idle time before the warning")
+    p.add_argument("--log", metavar="FILE", help="kiosk log file (default: the user log folder)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -202,6 +217,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "status": _status,
         "watch": _watch,
         "demo": _demo,
+        "kiosk": _kiosk,
     }
     if args.command in handlers:
         return handlers[args.command](args)
@@ -412,10 +428,39 @@ def _watch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _kiosk(args: argparse.Namespace) -> int:
+    # The only way from the core to a screen: imported when asked for, never at start-up.
+    from kiosk.run import run_kiosk
+
+    return run_kiosk(args, _store(args))
+
+
 def _demo(args: argparse.Namespace) -> int:
     from gateway.demo import run_demo
 
-    return run_demo(args)
+    if not args.kiosk:
+        return run_demo(args)
+
+    def open_kiosk(store: Any, centre: Any) -> int:
+        from kiosk.run import run_kiosk, settings_from
+
+        settings = settings_from(args)
+        if settings.staff_pin is None:
+            from dataclasses import replace
+
+            settings = replace(settings, staff_pin="0000")
+        print(
+            "\nOpening the kiosk. To leave it, tap the centre's name 5 times quickly and "
+            f"enter the staff PIN {settings.staff_pin}.",
+            flush=True,
+        )
+        import time
+
+        time.sleep(2.5)
+        args.centre = centre.code
+        return run_kiosk(args, store, settings)
+
+    return run_demo(args, then=open_kiosk)
 
 
 if __name__ == "__main__":

@@ -47,12 +47,24 @@ class Service(_Strict):
     typical_service_minutes: float = Field(gt=0, le=240)
     bring: list[str] = []
     translations: Translations = {}
+    bring_translations: dict[str, list[str]] = {}
+
+    def name_in(self, language: str) -> str:
+        return self.translations.get(language, self.name)
+
+    def bring_in(self, language: str) -> list[str]:
+        """What to bring, in the language when every line is translated, else in English."""
+        lines = self.bring_translations.get(language)
+        return lines if lines and len(lines) == len(self.bring) else list(self.bring)
 
 
 class Category(_Strict):
     code: Code
     text: str = Field(min_length=1)
     translations: Translations = {}
+
+    def text_in(self, language: str) -> str:
+        return self.translations.get(language, self.text)
 
 
 class Need(_Strict):
@@ -67,6 +79,12 @@ class Need(_Strict):
     answer: str | None = None
     answer_translations: Translations = {}
     questions: list[Literal["appointment", "postcode", "consent"]] = []
+
+    def text_in(self, language: str) -> str:
+        return self.translations.get(language, self.text)
+
+    def answer_in(self, language: str) -> str:
+        return self.answer_translations.get(language, self.answer or "")
 
     @property
     def services(self) -> list[str]:
@@ -105,6 +123,10 @@ class CentreInfo(_Strict):
     opening_hours: dict[str, str] = {}
     starvation_factor: float = Field(default=2.0, ge=1.0, le=10.0)
     recalls_before_no_show: int = Field(default=1, ge=0, le=10)
+    # The need behind "Something else / I'm not sure" on the kiosk (a general enquiry).
+    general_need: str | None = None
+    # Postcode districts the kiosk offers as buttons when a need asks for one ("ME15").
+    postcode_districts: list[Annotated[str, Field(pattern=r"^[A-Z]{1,2}[0-9][0-9A-Z]?$")]] = []
 
     @field_validator("timezone")
     @classmethod
@@ -257,6 +279,13 @@ def _cross_references(config: CentreConfig) -> list[str]:
         if s.agency not in agencies:
             problems.append(unknown(f"services[{i}].agency", "agency", s.agency, "agencies"))
         problems += _languages(f"services[{i}].translations", s.translations, languages)
+        problems += _languages(f"services[{i}].bring_translations", s.bring_translations, languages)
+        for lang, lines in s.bring_translations.items():
+            if len(lines) != len(s.bring):
+                problems.append(
+                    f"services[{i}].bring_translations.{lang}: has {len(lines)} lines but "
+                    f"bring has {len(s.bring)}; translate every line, in the same order"
+                )
     served: set[str] = set()
     for i, c in enumerate(config.counters):
         for j, code in enumerate(c.services):
@@ -288,12 +317,19 @@ def _cross_references(config: CentreConfig) -> list[str]:
             problems.append(f"{where}.journey: lists a service twice")
         problems += _languages(f"{where}.translations", n.translations, languages)
         problems += _languages(f"{where}.answer_translations", n.answer_translations, languages)
+    general = config.centre.general_need
+    if general is not None:
+        found = config.need(general)
+        if found is None:
+            problems.append(unknown("centre.general_need", "need", general, "needs"))
+        elif not found.services:
+            problems.append("centre.general_need: must be a need that gives a ticket")
     for i, category in enumerate(config.categories):
         problems += _languages(f"categories[{i}].translations", category.translations, languages)
     return problems
 
 
-def _languages(path: str, translations: Translations, languages: set[str]) -> list[str]:
+def _languages(path: str, translations: dict[str, Any], languages: set[str]) -> list[str]:
     return [
         f"{path}.{lang}: '{lang}' is not one of the centre's languages"
         for lang in translations

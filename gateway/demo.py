@@ -17,6 +17,7 @@ import math
 import random
 import tempfile
 import time as timer
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -28,7 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import func, select
 
 from gateway import migrate
-from gateway.centres import load_centre, open_centre
+from gateway.centres import CentreView, load_centre, open_centre
 from gateway.clock import FixedClock, WallClock, business_day
 from gateway.config import DAYS, EXAMPLE_CENTRE, CentreConfig, load_centre_file, parse_span
 from gateway.errors import GatewayError, NothingWaiting
@@ -302,7 +303,9 @@ def _poisson(rng: random.Random, rate: float) -> int:
 # -- the run --------------------------------------------------------------------------
 
 
-def run_demo(args: argparse.Namespace) -> int:
+def run_demo(
+    args: argparse.Namespace, then: Callable[[Store, CentreView], int] | None = None
+) -> int:
     """Play a demo day and print its summary (one JSON object with ``--json``).
 
     Writes only through the queue verbs. Refuses, with a sentence, a ``--db`` that already
@@ -328,12 +331,27 @@ def run_demo(args: argparse.Namespace) -> int:
     figures = summarise(store, centre, day, demo.information_only)
     where = make_url(store.url).database if store.dialect == "sqlite" else store.where
     figures |= {"store": where, "seed": args.seed, "scale": args.scale}
-    store.dispose()
     if args.json:
         print(json.dumps(figures, ensure_ascii=False))
     else:
         print(summary_text(figures, timer.perf_counter() - started))
-    return 0
+    if then is None:
+        store.dispose()
+        return 0
+    open_the_room(store, centre)
+    return then(store, centre)
+
+
+def open_the_room(store: Store, centre: CentreView, waiting: int = 6) -> None:
+    """For the kiosk demo: today, with desks open and a few people already waiting, so
+    the kiosk shows real waits. Uses the wall clock and the queue verbs only."""
+    queue = Queue(store, centre, actor="demo")
+    for code in ("1", "2", "3", "4", "5", "6"):
+        if any(c.code == code for c in centre.config.counters):
+            queue.set_counter_state(code, "open")
+    needs = [n.code for n in centre.config.needs if n.services][:waiting]
+    for need in needs:
+        queue.check_in(need)
 
 
 def _demo_day(text: str | None, config: CentreConfig) -> date:

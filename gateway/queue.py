@@ -19,16 +19,17 @@ from gateway.config import HELP_KINDS
 from gateway.counters import CounterVerbs
 from gateway.errors import NotAllowed, NothingWaiting, UnknownError
 from gateway.events import EventLog
+from gateway.footfall import FootfallVerbs
 from gateway.models import Counter, Ticket, Visit
 from gateway.referrals import ReferralVerbs
 from gateway.routing import pick_next
 from gateway.tickets import AT_COUNTER, TicketView, find_ticket
 
 
-class Queue(ReferralVerbs, CounterVerbs):
+class Queue(ReferralVerbs, CounterVerbs, FootfallVerbs):
     """The engine for one centre in one store. Screens, the CLI and tests call its verbs:
     the ticket verbs here, ``refer`` (referrals.py), ``set_counter_state`` and
-    ``close_day`` (counters.py).
+    ``close_day`` (counters.py), and kiosk footfall and alerts (footfall.py).
     """
 
     # -- check in ---------------------------------------------------------------------
@@ -43,6 +44,7 @@ class Queue(ReferralVerbs, CounterVerbs):
         appointment_ref: str | None = None,
         appointment_at: datetime | None = None,
         consent_share: bool = False,
+        kiosk: str | None = None,
     ) -> TicketView:
         """A visit arrives with a need: it gets a ticket for its journey's first service.
 
@@ -81,7 +83,7 @@ class Queue(ReferralVerbs, CounterVerbs):
             )
             session.add(visit)
             session.flush()
-            log.add("checked_in", now, visit_id=visit.id, need=need, language=language)
+            log.add("checked_in", now, visit_id=visit.id, need=need, language=language, kiosk=kiosk)
             priority_from = None
             if help_needed:
                 priority_from = now

@@ -1,0 +1,158 @@
+"""Footfall and alerts from the edge of the centre: kiosk sessions, help, failed prints.
+
+A kiosk session is one customer's time at the kiosk, from the first tap to a ticket, an
+answer on screen, or walking away. Its steps are written as events so that the managers'
+reports can count footfall without a ticket and see where people give up:
+
+- ``kiosk_session_started``, ``kiosk_language``, ``kiosk_need`` (one per step reached);
+- ``kiosk_session_ended`` with ``outcome`` (ticket, information or abandoned) and the
+  ``step`` the customer was on.
+
+Alerts (``help_requested``, ``print_failed``) are events that staff screens raise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session
+
+from gateway.config import HELP_KINDS
+from gateway.engine import Engine
+from gateway.errors import NotAllowed, UnknownError
+from gateway.events import EventLog
+from gateway.models import Visit
+from gateway.tickets import ENDED, TicketView
+
+KIOSK_OUTCOMES = ("ticket", "information", "abandoned")
+ALERT_KINDS = ("help_requested", "print_failed")
+
+
+@dataclass
+class KioskStep:
+    """One step a customer reached: ``language``, ``category``, ``need``, ``question``..."""
+
+    step: str
+    at: datetime
+    value: str | None = None
+
+
+@dataclass
+class KioskSessionRecord:
+    """What the kiosk knows of one session when it ends (no personal details)."""
+
+    kiosk: str
+    session: str
+    started_at: datetime
+    outcome: str
+    step: str
+    steps: list[KioskStep] = field(default_factory=list)
+    language: str | None = None
+    need: str | None = None
+    ticket: str | None = None
+    help: str | None = None
+
+
+class FootfallVerbs(Engine):
+    # -- kiosk sessions and alerts ----------------------------------------------------
+
+    def record_kiosk_session(self, record: KioskSessionRecord) -> int:
+        """Write one kiosk session's events in one transaction: started, each step with the
+        time it was reached, and ended with its outcome. Returns how many were written.
+
+        Sessions are written when they end, off the customer's path, so a slow store
+        never delays a tap; a kiosk keeps unwritten sessions and writes them once the
+        store is back. The ticket itself is written by ``check_in`` when it is issued.
+        """
+        if record.outcome not in KIOSK_OUTCOMES:
+            raise UnknownError(
+                f"'{record.outcome}' is not a kiosk outcome ({', '.join(KIOSK_OUTCOMES)})."
+            )
+        kiosk, visit = record.kiosk, record.session
+
+        def work(session: Session, log: EventLog, now: datetime) -> int:
+            log.add("kiosk_session_started", record.started_at, kiosk=kiosk, session=visit)
+            for step in record.steps:
+                if step.step in ("language", "need"):
+                    log.add(
+                        f"kiosk_{step.step}", step.at, kiosk=kiosk, session=visit, value=step.value
+                    )
+            log.add(
+                "kiosk_session_ended",
+                max(now, record.started_at),
+                kiosk=kiosk,
+                session=visit,
+                outcome=record.outcome,
+                step=record.step,
+                language=record.language,
+                need=record.need,
+                number=record.ticket,
+                help=record.help,
+                seconds=round((now - record.started_at).total_seconds(), 1),
+            )
+            return len(log.pending)
+
+        return self._run(work)
+
+    def ask_for_help(
+        self, kind: str, *, ticket: str | int | None = None, kiosk: str | None = None
+    ) -> TicketView | None:
+        """Raise a ``help_requested`` alert for staff.
+
+        With a ticket (the customer asked after checking in), the visit is flagged with
+        the help it needs and a waiting ticket gets priority from now, unless it already
+        had an earlier one. Without a ticket, the alert says which kiosk to go to.
+        Returns the ticket as it is now, or None.
+        """
+        if kind not in HELP_KINDS:
+            raise UnknownError(f"'{kind}' is not a kind of help we know ({', '.join(HELP_KINDS)}).")
+
+        def work(session: Session, log: EventLog, now: datetime) -> TicketView | None:
+            if ticket is None:
+                log.add("help_requested", now, help=kind, kiosk=kiosk)
+                return None
+            row = self._ticket(session, ticket, now)
+            if row.state in ENDED:
+                raise NotAllowed(f"{row.number} has already ended; help was not recorded.")
+            visit = session.get(Visit, row.visit_id)
+            assert visit is not None
+            if visit.help_needed is None:
+                visit.help_needed = kind
+                session.add(visit)
+            if row.state == "waiting" and (row.priority_from is None or row.priority_from > now):
+                row.priority_from = now
+                row.changed_at = now
+                session.add(row)
+            log.add(
+                "help_requested",
+                now,
+                ticket_id=row.id,
+                visit_id=row.visit_id,
+                help=kind,
+                number=row.number,
+                kiosk=kiosk,
+            )
+            return self._view(session, row)
+
+        return self._run(work)
+
+    def report_print_failed(
+        self, ticket: str | int, *, reason: str, printer: str | None = None
+    ) -> None:
+        """Record that a ticket did not print: a ``print_failed`` alert for staff. The
+        ticket itself is untouched (it was in the store before printing began)."""
+
+        def work(session: Session, log: EventLog, now: datetime) -> None:
+            row = self._ticket(session, ticket, now)
+            log.add(
+                "print_failed",
+                now,
+                ticket_id=row.id,
+                visit_id=row.visit_id,
+                number=row.number,
+                reason=reason[:200],
+                printer=printer,
+            )
+
+        self._run(work)

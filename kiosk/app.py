@@ -1,0 +1,510 @@
+"""The check-in kiosk: a full-screen Textual app that customers cannot break out of.
+
+The app owns the session (``KioskSession``) and moves between screens; screens only say
+what was tapped. Everything that touches the store or the printer runs in a worker thread
+and reports back, so the screen never freezes. Any fault becomes one sentence on screen in
+the customer's language; tracebacks go to the log file only.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from textual import events, work
+from textual.app import App
+from textual.screen import Screen
+
+from gateway.centres import open_centre
+from gateway.clock import Clock, WallClock
+from gateway.config import CentreConfig, Need
+from gateway.errors import GatewayError, StoreUnavailable
+from gateway.footfall import KioskSessionRecord
+from gateway.queue import Queue
+from gateway.store import Store
+from gateway.tickets import TicketView
+from kiosk.i18n import shipped_languages
+from kiosk.screens.base import KioskScreen
+from kiosk.screens.dialogs import HelpDialog, IdleWarning, SorryScreen, StaffPin
+from kiosk.screens.journey import AnswerScreen, CategoryScreen, LanguageScreen, NeedScreen
+from kiosk.screens.questions import QuestionScreen
+from kiosk.screens.ticket import TicketScreen
+from kiosk.session import KioskSession
+from kiosk.settings import KioskSettings
+from kiosk.speech import Speaker
+from kiosk.theme import HIGH_CONTRAST, KIOSK, THEMES
+
+log = logging.getLogger("gateway.kiosk")
+
+KIOSK_SIZE = (120, 40)  # columns, rows: the touchscreen's terminal at its font size
+GESTURE_TAPS = 5
+GESTURE_SECONDS = 3.0
+MAX_UNWRITTEN = 2000  # kiosk sessions kept while the store is down
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogues; it is translated later, when shown."""
+    return message
+
+
+@dataclass
+class _Outage:
+    since: float
+    last_try: float
+
+
+class KioskApp(App[None], inherit_bindings=False):
+    """The kiosk. No key quits it: staff leave through the hidden gesture and the PIN."""
+
+    CSS_PATH = "kiosk.tcss"
+    ENABLE_COMMAND_PALETTE = False
+    ALLOW_SELECT = False
+    TITLE = "Gateway"
+
+    def __init__(
+        self,
+        store: Store,
+        centre: str | None = None,
+        *,
+        settings: KioskSettings | None = None,
+        clock: Clock | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        printer: Any = None,
+    ) -> None:
+        super().__init__()
+        from devices.printers import open_printer
+
+        self.store = store
+        self.centre_code = centre
+        self.settings = settings or KioskSettings()
+        self.clock = clock or WallClock()
+        self.monotonic = monotonic
+        self.printer = printer or open_printer(
+            self.settings.printer, profile=self.settings.printer_profile
+        )
+        self.speaker = Speaker(self.settings.speech)
+        for theme in THEMES:
+            self.register_theme(theme)
+        self.theme = (HIGH_CONTRAST if self.settings.high_contrast else KIOSK).name
+        self.large = self.settings.large_text
+        self.queue: Queue | None = None
+        self.visit: KioskSession | None = None
+        self.typed = ""  # what has been typed on the appointment keypad
+        self.unwritten: deque[KioskSessionRecord] = deque(maxlen=MAX_UNWRITTEN)
+        self.outage: _Outage | None = None
+        self.last_touch = monotonic()
+        self.shown_at = monotonic()
+        self._gesture: deque[float] = deque(maxlen=GESTURE_TAPS)
+        self._write_lock = threading.Lock()
+        self._faults: deque[float] = deque(maxlen=20)
+        self.tickets_issued = 0  # for tests and benchmarks: never more than one per session
+
+    # -- what screens read --------------------------------------------------------------
+
+    @property
+    def config(self) -> CentreConfig:
+        assert self.queue is not None
+        return self.queue.centre.config
+
+    @property
+    def centre_name(self) -> str:
+        return self.queue.centre.name if self.queue else "Gateway"
+
+    @property
+    def languages(self) -> list[str]:
+        shipped = set(shipped_languages())
+        return [lang for lang in self.config.centre.languages if lang in shipped]
+
+    @property
+    def language(self) -> str:
+        return self.visit.language if self.visit else "en"
+
+    @property
+    def general_need(self) -> Need | None:
+        code = self.config.centre.general_need or "not-sure"
+        need = self.config.need(code)
+        return need if need and need.services else None
+
+    @property
+    def slots(self) -> int:
+        """Big buttons per page: fewer, larger ones in large-text mode."""
+        return 3 if self.large else 8
+
+    def gettext(self, message: str) -> str:
+        return self.visit.gettext(message) if self.visit else message
+
+    def session_ngettext(self, singular: str, plural: str, n: int) -> str:
+        if self.visit:
+            return self.visit.ngettext(singular, plural, n)
+        return singular if n == 1 else plural
+
+    # -- start-up and the store ---------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.set_class(self.large, "-large")
+        self.push_screen(SorryScreen(starting=True))
+        self.set_interval(1.0, self.tick)
+        self.connect()
+
+    @work(thread=True, exclusive=True, group="connect", exit_on_error=False)
+    def connect(self) -> None:
+        try:
+            centre = open_centre(self.store, self.centre_code)
+            queue = Queue(self.store, centre, clock=self.clock, actor=self.settings.name)
+        except GatewayError as exc:
+            self.call_from_thread(self.store_down, exc)
+            return
+        except Exception as exc:  # a fault we did not foresee: log it, keep trying
+            log.exception("kiosk could not open the centre")
+            self.call_from_thread(self.store_down, exc)
+            return
+        self.call_from_thread(self._connected, queue)
+
+    def _connected(self, queue: Queue) -> None:
+        was_down = self.outage is not None or self.queue is None
+        self.queue = queue
+        self.outage = None
+        if was_down:
+            self.reset()
+            self.write_unwritten()
+
+    def store_down(self, exc: BaseException | None = None) -> None:
+        """No tickets for now: "please ask at reception" until the store answers again."""
+        if exc is not None:
+            log.warning("store unavailable: %s", exc)
+        now = self.monotonic()
+        if self.outage is None:
+            self.outage = _Outage(since=now, last_try=now)
+        if self.visit and not self.visit.ended:
+            self._finish("failed" if self.visit.issuing else "abandoned")
+        self._show(SorryScreen())
+
+    # -- the journey --------------------------------------------------------------------
+
+    def _session(self) -> KioskSession:
+        if self.visit is None or self.visit.ended:
+            self.visit = KioskSession(kiosk=self.settings.name, started_at=self.clock.now())
+        return self.visit
+
+    def choose_language(self, language: str) -> None:
+        visit = self._session()
+        visit.choose_language(language, self.clock.now())
+        self._show(CategoryScreen())
+
+    def choose_category(self, category: str) -> None:
+        self._session().reach("need", self.clock.now(), category)
+        self._show(NeedScreen(category))
+
+    def go_back(self) -> None:
+        self._show(CategoryScreen())
+
+    def another_need(self) -> None:
+        visit = self._session()
+        visit.need = None
+        visit.step = "category"
+        self._show(CategoryScreen())
+
+    def choose_need(self, code: str) -> None:
+        need = self.config.need(code)
+        if need is None:
+            return
+        visit = self._session()
+        if visit.issuing or visit.ticket is not None:
+            return  # a second tap while the ticket is on its way
+        visit.choose_need(need, self.clock.now())
+        if need.answer:
+            self._show(AnswerScreen(code))
+        elif visit.next_question:
+            self._show(QuestionScreen(visit.next_question))
+        else:
+            self.issue()
+
+    def answer(self, question: str, value: Any) -> None:
+        visit = self._session()
+        if visit.issuing or visit.ticket is not None or question not in visit.questions_left:
+            return
+        visit.answer(question, value, self.clock.now())
+        if visit.next_question:
+            self._show(QuestionScreen(visit.next_question))
+        else:
+            self.issue()
+
+    def issue(self) -> None:
+        """Ask the store for this session's ticket: at most once per session."""
+        visit = self._session()
+        if not visit.may_issue():
+            return
+        if isinstance(self.screen, KioskScreen):
+            self.screen.set_notice(self.gettext("One moment, please…"))
+            for button in self.screen.query("#body Button"):
+                button.disabled = True
+        self._check_in(visit, visit.check_in_arguments())
+
+    @work(thread=True, group="check-in", exit_on_error=False)
+    def _check_in(self, visit: KioskSession, arguments: dict[str, Any]) -> None:
+        queue = self.queue
+        try:
+            if queue is None:
+                raise StoreUnavailable("The store is not open yet.")
+            ticket = queue.check_in(**arguments)
+        except Exception as exc:
+            if not isinstance(exc, GatewayError):
+                log.exception("check-in failed")
+            self.call_from_thread(self._not_issued, visit, exc)
+            return
+        self.call_from_thread(self._issued, visit, ticket)
+
+    def _not_issued(self, visit: KioskSession, exc: Exception) -> None:
+        if visit is self.visit:
+            self.store_down(exc)
+
+    def _issued(self, visit: KioskSession, ticket: TicketView) -> None:
+        self.tickets_issued += 1
+        visit.ticket = ticket
+        visit.step = "ticket"
+        if visit is not self.visit or visit.ended:
+            return  # reset while the ticket was on its way: it stays valid in the queue
+        self._finish("ticket")
+        screen = TicketScreen(ticket)
+        self._show(screen)
+        if self.printer.configured:
+            self._print_ticket(screen, ticket, visit.language)
+        else:
+            self.call_later(screen.no_printer)
+
+    def reference(self, ticket: TicketView) -> str:
+        assert self.queue is not None
+        return self.settings.qr_template.format(
+            centre=self.queue.centre.code, day=ticket.day.isoformat(), number=ticket.number
+        )
+
+    @work(thread=True, group="print", exit_on_error=False)
+    def _print_ticket(self, screen: TicketScreen, ticket: TicketView, language: str) -> None:
+        from devices.printers import PrintFailed
+        from devices.tickets import PrintedTicket
+
+        assert self.queue is not None
+        service = self.config.service(ticket.service)
+        local = ticket.issued_at.astimezone(ZoneInfo(self.queue.centre.timezone))
+        printed = PrintedTicket(
+            centre=self.centre_name,
+            number=ticket.number,
+            service=service.name_in(language) if service else ticket.service_name,
+            service_en=ticket.service_name,
+            ahead=ticket.wait.ahead if ticket.wait else None,
+            wait_minutes=ticket.wait.minutes if ticket.wait else None,
+            issued=local.strftime("%d/%m/%Y %H:%M"),
+            reference=self.reference(ticket),
+            language=language,
+        )
+        try:
+            self.printer.print_ticket(printed)
+        except PrintFailed as exc:
+            self.call_from_thread(screen.print_failed, printed.reference)
+            try:
+                self.queue.report_print_failed(
+                    ticket.number, reason=str(exc), printer=self.printer.spec
+                )
+            except Exception:
+                log.exception("could not record a failed print of %s", ticket.number)
+            return
+        except Exception:
+            log.exception("printing %s failed", ticket.number)
+            self.call_from_thread(screen.print_failed, printed.reference)
+            return
+        self.call_from_thread(screen.printed)
+
+    # -- help, text size, contrast, starting again ----------------------------------------
+
+    def ask_help(self) -> None:
+        if isinstance(self.screen, HelpDialog | StaffPin | IdleWarning):
+            return
+        self.push_screen(HelpDialog(), self._help_chosen)
+
+    def _help_chosen(self, kind: str | None) -> None:
+        if not kind:
+            return
+        visit = self._session()
+        if not visit.steps:
+            visit.reach(visit.step, self.clock.now(), None)
+        visit.help = kind
+        number = visit.ticket.number if visit.ticket else None
+        self._ask_for_help(kind, number)
+
+    @work(thread=True, group="help", exit_on_error=False)
+    def _ask_for_help(self, kind: str, number: str | None) -> None:
+        try:
+            if self.queue is None:
+                raise StoreUnavailable("The store is not open yet.")
+            self.queue.ask_for_help(kind, ticket=number, kiosk=self.settings.name)
+        except Exception as exc:
+            log.warning("help request not recorded: %s", exc)
+            self.call_from_thread(self._notice, N_("Please ask at reception. They will help you."))
+            return
+        self.call_from_thread(
+            self._notice, N_("Thank you. A member of staff is coming to help you.")
+        )
+
+    def _notice(self, message: str) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, KioskScreen):
+                screen.set_notice(self.gettext(message))
+        self.speak(self.gettext(message))
+
+    def toggle_large(self) -> None:
+        self.large = not self.large
+        self.set_class(self.large, "-large")
+        self._refresh_screens()
+
+    def toggle_contrast(self) -> None:
+        self.theme = KIOSK.name if self.theme == HIGH_CONTRAST.name else HIGH_CONTRAST.name
+
+    def _refresh_screens(self) -> None:
+        for screen in self.screen_stack[1:]:
+            screen.refresh(recompose=True)
+
+    def start_again(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the start screen with nothing of the last customer left on it."""
+        if self.visit is not None and not self.visit.ended:
+            self._finish("abandoned")
+        self.visit = None
+        self.typed = ""
+        self.speaker.stop()
+        if self.queue is None or self.outage is not None:
+            return
+        self.large = self.settings.large_text
+        self.set_class(self.large, "-large")
+        self.theme = (HIGH_CONTRAST if self.settings.high_contrast else KIOSK).name
+        self._show(LanguageScreen())
+
+    def _finish(self, outcome: str) -> None:
+        assert self.visit is not None
+        record = self.visit.end(outcome)
+        if record is not None:
+            self.unwritten.append(record)
+            self.write_unwritten()
+
+    @work(thread=True, group="footfall", exit_on_error=False)
+    def write_unwritten(self) -> None:
+        """Write finished sessions' footfall; on failure they wait for the next try."""
+        with self._write_lock:
+            while self.unwritten and self.queue is not None:
+                record = self.unwritten[0]
+                try:
+                    self.queue.record_kiosk_session(record)
+                except StoreUnavailable as exc:
+                    log.warning("footfall kept for later: %s", exc)
+                    return
+                except Exception:
+                    log.exception("footfall record dropped: %s", record.session)
+                self.unwritten.popleft()
+
+    # -- screens, timers and taps -------------------------------------------------------
+
+    def _show(self, screen: Screen[Any]) -> None:
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        if len(self.screen_stack) == 2:
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
+
+    def screen_shown(self, screen: KioskScreen) -> None:
+        self.shown_at = self.monotonic()
+        self.call_later(lambda: self.speak(screen.spoken()))
+
+    def speak(self, text: str) -> None:
+        if self.speaker.enabled:
+            self.speaker.say(text, self.language)
+
+    def touch(self) -> None:
+        self.last_touch = self.monotonic()
+        if isinstance(self.screen, IdleWarning):
+            return
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown):
+            self.touch()
+        await super().on_event(event)
+
+    def tick(self) -> None:
+        """Once a second: the idle warning and reset, the ticket screen's time-out, and
+        trying the store again during an outage."""
+        now = self.monotonic()
+        if self.outage is not None:
+            if now - self.outage.last_try >= self.settings.retry_seconds:
+                self.outage.last_try = now
+                self.connect()
+            return
+        if isinstance(self.screen, TicketScreen):
+            if now - max(self.shown_at, self.last_touch) >= self.settings.ticket_seconds:
+                self.reset()
+            return
+        if self.visit is None or isinstance(self.screen, StaffPin):
+            return  # the start screen, untouched: nothing to clear
+        idle = now - self.last_touch
+        warning = self.screen if isinstance(self.screen, IdleWarning) else None
+        if warning is None and idle >= self.settings.idle_seconds:
+            warning = IdleWarning()
+            self.push_screen(warning, self._still_here)
+            self.call_later(warning.show_seconds, int(self.settings.warn_seconds))
+            return
+        if warning is not None:
+            left = self.settings.idle_seconds + self.settings.warn_seconds - idle
+            if left <= 0:
+                self.reset()
+            else:
+                warning.show_seconds(int(left + 0.999))
+
+    def _still_here(self, stay: bool | None) -> None:
+        self.touch()
+
+    def staff_gesture_tap(self) -> None:
+        """Five taps on the centre's name within three seconds: the staff PIN pad."""
+        now = self.monotonic()
+        self._gesture.append(now)
+        if (
+            self.settings.staff_pin
+            and len(self._gesture) == GESTURE_TAPS
+            and now - self._gesture[0] <= GESTURE_SECONDS
+        ):
+            self._gesture.clear()
+            self.push_screen(StaffPin(self.settings.staff_pin), self._staff_done)
+
+    def _staff_done(self, ok: bool | None) -> None:
+        if ok:
+            self.exit()
+
+    # -- faults -------------------------------------------------------------------------
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A fault in a screen: log it and start again, rather than show a traceback."""
+        log.error("kiosk fault", exc_info=error)
+        now = self.monotonic()
+        self._faults.append(now)
+        if len(self._faults) == self._faults.maxlen and now - self._faults[0] < 60:
+            # Failing over and over: leave, so the service manager starts us afresh.
+            self._return_code = 1
+            self.exit(return_code=1)
+            return
+        try:
+            self.visit = None
+            self.call_later(self.reset)
+        except Exception:
+            log.exception("kiosk could not recover")
+            self.exit(return_code=1)
+
+    def _print_error_renderables(self) -> None:
+        """Errors go to the log, never to the screen."""
+        for renderable in self._exit_renderables:
+            log.error("kiosk exit: %s", renderable)
+        self._exit_renderables.clear()

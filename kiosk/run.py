@@ -1,0 +1,54 @@
+"""``gateway kiosk`` and ``gateway demo --kiosk``: start the kiosk app full screen.
+
+The CLI (in the headless core) imports this module only when asked to open a screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+from platformdirs import user_log_dir
+
+from gateway.errors import GatewayError
+from gateway.store import Store
+from kiosk.settings import KioskSettings, load_settings
+
+
+def log_to_file(path: str | None) -> Path:
+    """Kiosk faults go to a log file: a customer never sees a traceback."""
+    target = Path(path) if path else Path(user_log_dir("gateway")) / "kiosk.log"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(target, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return target
+
+
+def settings_from(args: argparse.Namespace) -> KioskSettings:
+    return load_settings(
+        args.config,
+        name=args.name,
+        printer=args.printer,
+        staff_pin=os.environ.get("GATEWAY_KIOSK_PIN") or None,
+        speech=True if args.speech else None,
+        large_text=True if args.large_text else None,
+        high_contrast=True if args.high_contrast else None,
+        idle_seconds=args.idle,
+    )
+
+
+def run_kiosk(args: argparse.Namespace, store: Store, settings: KioskSettings | None = None) -> int:
+    from kiosk.app import KioskApp
+
+    settings = settings or settings_from(args)
+    where = log_to_file(args.log)
+    app = KioskApp(store, args.centre, settings=settings)
+    app.run()
+    if app.return_code:
+        raise GatewayError(f"The kiosk stopped after repeated faults; see {where}.")
+    return 0

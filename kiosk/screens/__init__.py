@@ -1,0 +1,1 @@
+"""The kiosk's screens, in the order a customer meets them."""

@@ -1,0 +1,103 @@
+"""Your ticket: the number, large; the service; people ahead and the wait; what to bring.
+If the printer failed, a QR code to photograph and a note that staff know."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Static
+
+from gateway.tickets import TicketView
+from kiosk.bigtext import big
+from kiosk.screens.base import KioskScreen
+from kiosk.widgets import Choice, Choices, QrCode
+
+
+class TicketScreen(KioskScreen):
+    STEP = "ticket"
+    RESTART = False
+
+    def __init__(self, ticket: TicketView) -> None:
+        super().__init__()
+        self.ticket = ticket
+        self.print_state = "printing"  # printing | printed | failed | no_printer
+        self.reference = ""
+
+    def heading(self) -> str:
+        return self._("Your ticket number is")
+
+    def compose_body(self) -> ComposeResult:
+        _ = self._
+        t = self.ticket
+        service = self.kiosk.config.service(t.service)
+        lang = self.kiosk.language
+        with Horizontal(id="ticket"):
+            with Vertical(id="ticket-main"):
+                yield Static(big(t.number), id="number")
+                yield Static(t.number, id="number-text")
+                yield Static(service.name_in(lang) if service else t.service_name, id="service")
+                yield Static(self.wait_line(), id="wait")
+                bring = service.bring_in(lang) if service else []
+                if bring:
+                    yield Static(_("Please have ready:"), id="bring-heading")
+                    yield Static("\n".join(f"•  {line}" for line in bring), id="bring")
+            with Vertical(id="ticket-side"):
+                yield Static(self.print_line(), id="print-status")
+                if self.print_state == "failed":
+                    yield QrCode(self.reference, id="qr")
+        yield Choices([Choice("done", _("Finished, thank you"))], more="", previous="", slots=2)
+
+    def wait_line(self) -> str:
+        _ = self._
+        wait = self.ticket.wait
+        if wait is None:
+            return ""
+        if wait.ahead == 0:
+            ahead = _("You are next.")
+        else:
+            ahead = self.kiosk.session_ngettext(
+                "%(n)d person is ahead of you.", "%(n)d people are ahead of you.", wait.ahead
+            ) % {"n": wait.ahead}
+        if wait.minutes is None:
+            return ahead + " " + _("A member of staff will call you.")
+        if wait.minutes <= 1:
+            return ahead + " " + _("You should be called very soon.")
+        return (
+            ahead + " " + _("Expected wait: about %(minutes)d minutes.") % {"minutes": wait.minutes}
+        )
+
+    def spoken(self) -> str:
+        number = " ".join(self.ticket.number)
+        return f"{self.heading()} {number}. {self.wait_line()}"
+
+    def print_line(self) -> str:
+        _ = self._
+        return {
+            "printing": _("Printing your ticket…"),
+            "printed": _("Please take your ticket."),
+            "failed": _(
+                "Your ticket could not be printed. Please take a photo of this screen or "
+                "remember your number. Staff have been told."
+            ),
+            "no_printer": _(
+                "Please remember your number. You will see it on the screens when you are called."
+            ),
+        }[self.print_state]
+
+    def _printing(self, state: str) -> None:
+        self.print_state = state
+        self.refresh(recompose=True)
+        self.kiosk.speak(self.print_line())
+
+    def printed(self) -> None:
+        self._printing("printed")
+
+    def print_failed(self, reference: str) -> None:
+        self.reference = reference
+        self._printing("failed")
+
+    def no_printer(self) -> None:
+        self._printing("no_printer")
+
+    def on_choices_chosen(self, event: Choices.Chosen) -> None:
+        self.kiosk.start_again()
