@@ -52,8 +52,8 @@ class KioskSession:
 
     def choose_language(self, language: str, at: datetime) -> None:
         self.language = language
-        self.reach("category", at)
-        self.steps[-1] = KioskStep("language", at, language)
+        self.steps.append(KioskStep("language", at, language))
+        self.step = "category"
 
     def choose_need(self, need: Need, at: datetime) -> None:
         self.need = need

@@ -76,7 +76,12 @@ class IdleWarning(_Kiosk, ModalScreen[bool]):
 
     def show_seconds(self, seconds: int) -> None:
         self.query_one("#countdown", Static).update(
-            self._("The screen will start again in %(seconds)d seconds.") % {"seconds": seconds}
+            self.kiosk.session_ngettext(
+                "The screen will start again in %(seconds)d second.",
+                "The screen will start again in %(seconds)d seconds.",
+                seconds,
+            )
+            % {"seconds": seconds}
         )
 
     def spoken(self) -> str:

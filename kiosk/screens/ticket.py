@@ -63,7 +63,14 @@ class TicketScreen(KioskScreen):
         if wait.minutes <= 1:
             return ahead + " " + _("You should be called very soon.")
         return (
-            ahead + " " + _("Expected wait: about %(minutes)d minutes.") % {"minutes": wait.minutes}
+            ahead
+            + " "
+            + self.kiosk.session_ngettext(
+                "Expected wait: about %(minutes)d minute.",
+                "Expected wait: about %(minutes)d minutes.",
+                wait.minutes,
+            )
+            % {"minutes": wait.minutes}
         )
 
     def spoken(self) -> str:
