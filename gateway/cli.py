@@ -93,12 +93,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--kiosk", action="store_true", help="then open the kiosk on a demo centre")
     _kiosk_options(p)
     p = add("kiosk", "open the check-in kiosk (full screen; staff leave with the PIN)")
-    p.add_argument("--config", metavar="FILE", help="kiosk settings file ([kiosk] table)")
     _kiosk_options(p)
     return parser
 
 
 def _kiosk_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE", help="kiosk settings file ([kiosk] table)")
     p.add_argument("--name", help="this kiosk's name in events and alerts (default kiosk-1)")
     p.add_argument("--printer", metavar="SPEC", help="none, file:PATH, tcp:HOST:PORT, preview:DIR")
     p.add_argument("--speech", action="store_true", help="spoken guidance through espeak-ng")

@@ -134,7 +134,7 @@ class KioskApp(App[None], inherit_bindings=False):
     @property
     def slots(self) -> int:
         """Big buttons per page: fewer, larger ones in large-text mode."""
-        return 3 if self.large else 8
+        return 4 if self.large else 8
 
     def gettext(self, message: str) -> str:
         return self.visit.gettext(message) if self.visit else message

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from platformdirs import user_log_dir
 
-from gateway.errors import GatewayError
+from gateway.errors import ConfigError, GatewayError
 from gateway.store import Store
 from kiosk.settings import KioskSettings, load_settings
 
@@ -30,6 +30,14 @@ def log_to_file(path: str | None) -> Path:
 
 
 def settings_from(args: argparse.Namespace) -> KioskSettings:
+    """The kiosk settings from --config and the options; every problem in one message."""
+    try:
+        return _settings_from(args)
+    except ConfigError as exc:
+        raise GatewayError("\n".join(exc.problems)) from None
+
+
+def _settings_from(args: argparse.Namespace) -> KioskSettings:
     return load_settings(
         args.config,
         name=args.name,

@@ -21,8 +21,9 @@ class Choice:
 
 
 class Choices(Widget):
-    """Big buttons in a grid, paged with "More" and "Back" buttons instead of scrolling
-    (touchscreens have no reliable drag-scrolling). Posts ``Choices.Chosen``."""
+    """Big buttons in a grid, paged with a "More" button that cycles through the pages
+    instead of scrolling (touchscreens have no reliable drag-scrolling). Pinned choices
+    show on every page. Posts ``Choices.Chosen``."""
 
     DEFAULT_CSS = """
     Choices { height: 1fr; }
@@ -35,20 +36,32 @@ class Choices(Widget):
             self.choice = choice
 
     def __init__(
-        self, choices: list[Choice], *, more: str, previous: str, slots: int = 8, **kw: object
+        self,
+        choices: list[Choice],
+        *,
+        more: str,
+        previous: str,
+        slots: int = 8,
+        pinned: list[Choice] | None = None,
+        **kw: object,
     ) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.choices = choices
+        self.pinned = pinned or []  # on every page ("Something else / not sure", "Back")
         self.more = more
         self.previous = previous
         self.slots = slots
         self.page = 0
 
     def pages(self) -> list[list[Choice]]:
-        if len(self.choices) <= self.slots:
-            return [self.choices]
-        per_page = max(1, self.slots - 2)
-        return [self.choices[i : i + per_page] for i in range(0, len(self.choices), per_page)]
+        room = self.slots - len(self.pinned)
+        if len(self.choices) <= room:
+            return [self.choices + self.pinned]
+        per_page = max(1, room - 1)  # one slot for "More", which cycles through the pages
+        return [
+            self.choices[i : i + per_page] + self.pinned
+            for i in range(0, len(self.choices), per_page)
+        ]
 
     def compose(self) -> ComposeResult:
         pages = self.pages()
@@ -56,16 +69,15 @@ class Choices(Widget):
         with Grid():
             for i, choice in enumerate(page):
                 yield Button(choice.label, id=f"choice-{i}", classes=f"choice -{choice.kind}")
-            if self.page > 0:
-                yield Button(f"◀  {self.previous}", id="page-previous", classes="choice -nav")
-            if self.page < len(pages) - 1:
-                yield Button(f"{self.more}  ▶", id="page-more", classes="choice -nav")
+            if len(pages) > 1:
+                label = f"{self.more}  ▶  {self.page + 1}/{len(pages)}"
+                yield Button(label, id="page-more", classes="choice -nav")
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         button_id = event.button.id or ""
-        if button_id in ("page-more", "page-previous"):
-            self.page += 1 if button_id == "page-more" else -1
+        if button_id == "page-more":
+            self.page = (self.page + 1) % len(self.pages())
             await self.recompose()
             self.query(Button).first().focus()
             return

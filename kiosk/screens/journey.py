@@ -23,7 +23,7 @@ class LanguageScreen(KioskScreen):
             text = translation(lang).gettext("Choose your language")
             if text not in seen:
                 seen.append(text)
-        return "  ·  ".join(seen)
+        return "\n".join(seen)
 
     def compose_body(self) -> ComposeResult:
         choices = [Choice(lang, language_name(lang)) for lang in self.kiosk.languages]
@@ -47,9 +47,14 @@ class CategoryScreen(KioskScreen):
         used = {n.category for n in config.needs}
         choices = [Choice(c.code, c.text_in(lang)) for c in config.categories if c.code in used]
         general = self.kiosk.general_need
-        if general is not None:
-            choices.append(Choice(general.code, general.text_in(lang), "general"))
-        yield Choices(choices, more=self._("More"), previous=self._("Back"), slots=self.kiosk.slots)
+        pinned = [Choice(general.code, general.text_in(lang), "general")] if general else []
+        yield Choices(
+            choices,
+            more=self._("More"),
+            previous=self._("Back"),
+            slots=self.kiosk.slots,
+            pinned=pinned,
+        )
 
     def on_choices_chosen(self, event: Choices.Chosen) -> None:
         if event.choice.kind == "general":
@@ -76,10 +81,16 @@ class NeedScreen(KioskScreen):
         needs = [n for n in self.kiosk.config.needs if n.category == self.category]
         choices = [Choice(n.code, n.text_in(lang)) for n in needs]
         general = self.kiosk.general_need
+        pinned = [Choice("back", "◀  " + self._("Back"), "nav")]
         if general is not None and all(n.code != general.code for n in needs):
-            choices.append(Choice(general.code, general.text_in(lang), "general"))
-        choices.append(Choice("back", "◀  " + self._("Back"), "nav"))
-        yield Choices(choices, more=self._("More"), previous=self._("Back"), slots=self.kiosk.slots)
+            pinned.insert(0, Choice(general.code, general.text_in(lang), "general"))
+        yield Choices(
+            choices,
+            more=self._("More"),
+            previous=self._("Back"),
+            slots=self.kiosk.slots,
+            pinned=pinned,
+        )
 
     def on_choices_chosen(self, event: Choices.Chosen) -> None:
         if event.choice.value == "back" and event.choice.kind == "nav":
