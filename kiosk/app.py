@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from textual import events, work
 from textual.app import App
 from textual.screen import Screen
+from textual.widgets import Button
 
 from gateway.centres import open_centre
 from gateway.clock import Clock, WallClock
@@ -188,7 +189,9 @@ class KioskApp(App[None], inherit_bindings=False):
     # -- the journey --------------------------------------------------------------------
 
     def _session(self) -> KioskSession:
-        if self.visit is None or self.visit.ended:
+        """This customer's session, begun at their first tap. It lasts until the screen
+        goes back to the start (a help request on the ticket screen is still theirs)."""
+        if self.visit is None:
             self.visit = KioskSession(kiosk=self.settings.name, started_at=self.clock.now())
         return self.visit
 
@@ -219,6 +222,7 @@ class KioskApp(App[None], inherit_bindings=False):
             return  # a second tap while the ticket is on its way
         visit.choose_need(need, self.clock.now())
         if need.answer:
+            visit.answered = True
             self._show(AnswerScreen(code))
         elif visit.next_question:
             self._show(QuestionScreen(visit.next_question))
@@ -375,7 +379,7 @@ class KioskApp(App[None], inherit_bindings=False):
     def reset(self) -> None:
         """Back to the start screen with nothing of the last customer left on it."""
         if self.visit is not None and not self.visit.ended:
-            self._finish("abandoned")
+            self._finish("information" if self.visit.answered else "abandoned")
         self.visit = None
         self.typed = ""
         self.speaker.stop()
@@ -418,9 +422,15 @@ class KioskApp(App[None], inherit_bindings=False):
         else:
             self.push_screen(screen)
 
-    def screen_shown(self, screen: KioskScreen) -> None:
+    def screen_shown(self, screen: Any) -> None:
+        """A screen opened: restart the ticket timer, and read it aloud (speech on)."""
         self.shown_at = self.monotonic()
         self.call_later(lambda: self.speak(screen.spoken()))
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # Moving with tab or the arrows reads each button aloud (speech on).
+        if isinstance(event.widget, Button):
+            self.speak(str(event.widget.label))
 
     def speak(self, text: str) -> None:
         if self.speaker.enabled:

@@ -33,6 +33,7 @@ class KioskSession:
     answers: dict[str, Any] = field(default_factory=dict)
     questions_left: list[str] = field(default_factory=list)
     issuing: bool = False
+    answered: bool = False  # was shown an information answer
     ticket: TicketView | None = None
     ended: str | None = None  # the outcome once the session is over
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import EXAMPLE_CENTRE, load_centre_file
+from gateway.config import EXAMPLE_CENTRE, load_centre_file, parse_centre
 from gateway.errors import ConfigError
 
 # A small centre that loads: two agencies, a single-service need, a two-agency journey and an
@@ -396,3 +396,35 @@ def test_answer_translation_in_a_language_the_centre_does_not_offer_is_rejected(
 def test_time_zone_that_names_a_region_not_a_zone_is_a_config_error(tmp_path):
     path = write_centre(tmp_path, mutated('timezone = "Europe/London"', 'timezone = "Europe"'))
     assert_problem(problems_loading(path), path, "centre.timezone", "'Europe'")
+
+
+def test_general_need_must_be_a_need_with_a_ticket():
+    text = EXAMPLE_CENTRE.read_text().replace(
+        'general_need = "not-sure"', 'general_need = "opening-hours"'
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_centre(text, "c.toml")
+    assert (
+        "c.toml: centre.general_need: must be a need that gives a ticket" in caught.value.problems
+    )
+    text = EXAMPLE_CENTRE.read_text().replace('general_need = "not-sure"', 'general_need = "nope"')
+    with pytest.raises(ConfigError, match="centre.general_need: refers to need 'nope'"):
+        parse_centre(text, "c.toml")
+
+
+def test_bring_translations_need_every_line():
+    text = EXAMPLE_CENTRE.read_text().replace(
+        'bring = ["Any letter or document about your question"]',
+        'bring = ["Any letter or document about your question", "Your bank card"]',
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_centre(text, "c.toml")
+    assert any(
+        "bring_translations.pl: has 1 lines but bring has 2" in p for p in caught.value.problems
+    )
+
+
+def test_postcode_districts_look_like_districts():
+    text = EXAMPLE_CENTRE.read_text().replace('"ME14", ', '"me14x", ')
+    with pytest.raises(ConfigError, match="postcode_districts"):
+        parse_centre(text, "c.toml")

@@ -28,6 +28,9 @@ class _Kiosk:
     def on_button_pressed(self, event: Button.Pressed) -> None:
         bar_pressed(self.kiosk, event)
 
+    def on_screen_resume(self) -> None:
+        self.kiosk.screen_shown(self)
+
 
 class HelpDialog(_Kiosk, ModalScreen[str | None]):
     """I need help: which kind. Staff are alerted and the visit gets priority."""
