@@ -408,7 +408,7 @@ def test_general_need_must_be_a_need_with_a_ticket():
         "c.toml: centre.general_need: must be a need that gives a ticket" in caught.value.problems
     )
     text = EXAMPLE_CENTRE.read_text().replace('general_need = "not-sure"', 'general_need = "nope"')
-    with pytest.raises(ConfigError, match="centre.general_need: refers to need 'nope'"):
+    with pytest.raises(ConfigError, match=r"centre\.general_need: refers to need 'nope'"):
         parse_centre(text, "c.toml")
 
 

@@ -4,6 +4,7 @@ app factory with a hand-driven idle clock, and a TCP proxy that can take Postgre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from gateway.clock import FixedClock
 from gateway.config import EXAMPLE_CENTRE, load_centre_file
 from gateway.queue import Queue
 from gateway.store import Store
-from kiosk.app import KIOSK_SIZE, KioskApp
+from kiosk.app import KioskApp
 from kiosk.screens.journey import LanguageScreen
 from kiosk.settings import KioskSettings
 
@@ -62,9 +63,7 @@ def ticker() -> Ticker:
 
 
 @pytest.fixture
-def make_kiosk(
-    kiosk_store: Store, clock: FixedClock, ticker: Ticker
-) -> Callable[..., KioskApp]:
+def make_kiosk(kiosk_store: Store, clock: FixedClock, ticker: Ticker) -> Callable[..., KioskApp]:
     """``make_kiosk(printer="preview:DIR", store=..., **settings)`` builds a kiosk app."""
 
     def build(*, store: Store | None = None, **settings: Any) -> KioskApp:
@@ -93,8 +92,6 @@ async def started(pilot: Any) -> None:
     """Wait until the kiosk has opened the centre and shows the language screen."""
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, LanguageScreen))
     await pilot.pause()
-
-
 
 
 class TcpProxy:
@@ -145,10 +142,8 @@ class TcpProxy:
             pass
         finally:
             for s in (source, sink):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def stop(self) -> None:
         if self._listener is not None:
