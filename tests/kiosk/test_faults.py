@@ -1,0 +1,104 @@
+"""A fault in a screen is logged and the kiosk starts again: no traceback on screen."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+
+from gateway import store as store_module
+from kiosk.app import KIOSK_SIZE, KioskApp
+from kiosk.screens.dialogs import SorryScreen
+from kiosk.screens.journey import CategoryScreen, LanguageScreen
+from kiosk.screens.ticket import TicketScreen
+from kiosk.settings import KioskSettings
+from tests.kiosk.conftest import ready_store, started, wait_for
+
+
+async def test_a_fault_in_a_screen_is_logged_and_the_kiosk_starts_again(
+    make_kiosk, monkeypatch, caplog
+):
+    broken = {"left": 1}
+    original = CategoryScreen.compose_body
+
+    def compose_body(self):
+        if broken["left"]:
+            broken["left"] -= 1
+            raise RuntimeError("a bug in a screen")
+        return original(self)
+
+    monkeypatch.setattr(CategoryScreen, "compose_body", compose_body)
+    app = make_kiosk()
+    with caplog.at_level(logging.ERROR, logger="gateway.kiosk"):
+        async with app.run_test(size=KIOSK_SIZE) as pilot:
+            await started(pilot)
+            await pilot.click("#choice-0")
+            await wait_for(
+                pilot, lambda: isinstance(app.screen, LanguageScreen) and not broken["left"]
+            )
+            await pilot.pause()
+            assert app.is_running and app.return_code is None
+            # and it still works: the next customer gets through
+            await pilot.click("#choice-0")
+            await wait_for(pilot, lambda: isinstance(app.screen, CategoryScreen))
+    assert any("a bug in a screen" in str(r.exc_info) for r in caplog.records if r.exc_info)
+
+
+async def test_faults_over_and_over_end_the_app_for_its_service_manager(make_kiosk, ticker):
+    app = make_kiosk()
+    async with app.run_test(size=KIOSK_SIZE) as pilot:
+        await started(pilot)
+        for _ in range(20):
+            app._handle_exception(RuntimeError("again"))
+        await pilot.pause()
+    assert app.return_code == 1
+
+
+LOCKER = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+sys.stdin.readline()
+conn.execute("ROLLBACK")
+"""
+
+
+async def test_a_locked_store_sends_the_customer_to_reception_then_recovers(
+    tmp_path, clock, ticker, monkeypatch
+):
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_S", 0.2)
+    path = tmp_path / "locked.db"
+    store = ready_store(f"sqlite:///{path}", clock)
+    app = KioskApp(store, settings=KioskSettings(name="k"), clock=clock, monotonic=ticker)
+    async with app.run_test(size=KIOSK_SIZE) as pilot:
+        await started(pilot)
+        await pilot.click("#choice-1")  # Polski
+        await pilot.pause()
+        await pilot.click("#choice-0")  # money
+        await pilot.pause()
+        locker = subprocess.Popen(
+            [sys.executable, "-c", LOCKER, str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert locker.stdout.readline().strip() == "locked"
+            await pilot.click("#choice-0")  # pay council tax: the store is locked
+            await wait_for(pilot, lambda: isinstance(app.screen, SorryScreen), timeout=20)
+            sorry = str(app.screen.query_one("#sorry").render())
+            assert sorry == app.visit.gettext("Please ask at reception. They will help you.")
+            assert sorry != "Please ask at reception. They will help you."  # in Polish
+        finally:
+            locker.communicate("\n", timeout=10)
+        ticker.advance(app.settings.retry_seconds)
+        app.tick()
+        await wait_for(pilot, lambda: isinstance(app.screen, LanguageScreen))
+        await pilot.click("#choice-0")
+        await pilot.pause()
+        await pilot.click("#choice-0")
+        await pilot.pause()
+        await pilot.click("#choice-0")
+        await wait_for(pilot, lambda: isinstance(app.screen, TicketScreen))
+        assert app.screen.ticket.number == "C001"  # the failed try left no ticket behind
