@@ -40,7 +40,6 @@ class Choices(Widget):
         choices: list[Choice],
         *,
         more: str,
-        previous: str,
         slots: int = 8,
         pinned: list[Choice] | None = None,
         **kw: object,
@@ -49,7 +48,6 @@ class Choices(Widget):
         self.choices = choices
         self.pinned = pinned or []  # on every page ("Something else / not sure", "Back")
         self.more = more
-        self.previous = previous
         self.slots = slots
         self.page = 0
 

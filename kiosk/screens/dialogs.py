@@ -52,7 +52,7 @@ class HelpDialog(_Kiosk, ModalScreen[str | None]):
             )
             choices = [Choice(kind, labels[kind]) for kind in HELP_KINDS]
             choices.append(Choice("", _("Cancel"), "nav"))
-            yield Choices(choices, more=_("More"), previous=_("Back"), slots=self.kiosk.slots)
+            yield Choices(choices, more=_("More"), slots=self.kiosk.slots)
         yield kiosk_bar(self.kiosk, restart=False, help=False)
 
     def spoken(self) -> str:
@@ -72,9 +72,7 @@ class IdleWarning(_Kiosk, ModalScreen[bool]):
         with Vertical(id="dialog"):
             yield Static(_("Are you still there?"), id="heading")
             yield Static("", id="countdown")
-            yield Choices(
-                [Choice("stay", _("Yes, I am still here"))], more="", previous="", slots=2
-            )
+            yield Choices([Choice("stay", _("Yes, I am still here"))], more="", slots=2)
         yield kiosk_bar(self.kiosk, restart=False, help=False)
 
     def show_seconds(self, seconds: int) -> None:

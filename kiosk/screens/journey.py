@@ -27,7 +27,7 @@ class LanguageScreen(KioskScreen):
 
     def compose_body(self) -> ComposeResult:
         choices = [Choice(lang, language_name(lang)) for lang in self.kiosk.languages]
-        yield Choices(choices, more="More", previous="Back", slots=self.kiosk.slots)
+        yield Choices(choices, more="More", slots=self.kiosk.slots)
 
     def on_choices_chosen(self, event: Choices.Chosen) -> None:
         self.kiosk.choose_language(event.choice.value)
@@ -51,7 +51,6 @@ class CategoryScreen(KioskScreen):
         yield Choices(
             choices,
             more=self._("More"),
-            previous=self._("Back"),
             slots=self.kiosk.slots,
             pinned=pinned,
         )
@@ -87,7 +86,6 @@ class NeedScreen(KioskScreen):
         yield Choices(
             choices,
             more=self._("More"),
-            previous=self._("Back"),
             slots=self.kiosk.slots,
             pinned=pinned,
         )
@@ -121,7 +119,6 @@ class AnswerScreen(KioskScreen):
                 Choice("done", self._("Finished, thank you")),
             ],
             more=self._("More"),
-            previous=self._("Back"),
             slots=self.kiosk.slots,
         )
 

@@ -126,7 +126,7 @@ class QuestionScreen(KioskScreen):
         districts = self.kiosk.config.centre.postcode_districts
         choices = [Choice(d, d) for d in districts]
         choices.append(Choice("", self._("Somewhere else / skip"), "nav"))
-        yield Choices(choices, more=self._("More"), previous=self._("Back"), slots=self.kiosk.slots)
+        yield Choices(choices, more=self._("More"), slots=self.kiosk.slots)
 
     # -- consent ----------------------------------------------------------------------
 
@@ -137,7 +137,6 @@ class QuestionScreen(KioskScreen):
                 Choice("no", self._("No, please do not share")),
             ],
             more=self._("More"),
-            previous=self._("Back"),
             slots=self.kiosk.slots,
         )
 

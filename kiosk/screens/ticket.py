@@ -45,7 +45,7 @@ class TicketScreen(KioskScreen):
                 yield Static(self.print_line(), id="print-status")
                 if self.print_state == "failed":
                     yield QrCode(self.reference, id="qr")
-        yield Choices([Choice("done", _("Finished, thank you"))], more="", previous="", slots=2)
+        yield Choices([Choice("done", _("Finished, thank you"))], more="", slots=2)
 
     def wait_line(self) -> str:
         _ = self._
