@@ -5,8 +5,8 @@ answer on screen, or walking away. Its steps are written as events so that the m
 reports can count footfall without a ticket and see where people give up:
 
 - ``kiosk_session_started``, ``kiosk_language``, ``kiosk_need`` (one per step reached);
-- ``kiosk_session_ended`` with ``outcome`` (ticket, information or abandoned) and the
-  ``step`` the customer was on.
+- ``kiosk_session_ended`` with ``outcome`` (ticket, information, abandoned, or failed when
+  the kiosk could not issue the ticket) and the ``step`` the customer was on.
 
 Alerts (``help_requested``, ``print_failed``) are events that staff screens raise.
 """
@@ -25,7 +25,7 @@ from gateway.events import EventLog
 from gateway.models import Visit
 from gateway.tickets import ENDED, TicketView
 
-KIOSK_OUTCOMES = ("ticket", "information", "abandoned")
+KIOSK_OUTCOMES = ("ticket", "information", "abandoned", "failed")
 ALERT_KINDS = ("help_requested", "print_failed")
 
 

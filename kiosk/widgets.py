@@ -6,11 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import qrcode
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Static
+
+BUTTON_ROWS = 5  # a touch target is at least 5 rows by 20 columns
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,23 @@ class Choices(Widget):
             self.choices[i : i + per_page] + self.pinned
             for i in range(0, len(self.choices), per_page)
         ]
+
+    def fitting_slots(self, height: int) -> int:
+        """How many buttons fit in ``height`` rows: 5-row buttons with a row between,
+        two columns (one in large-text mode)."""
+        columns = 1 if self.app.has_class("-large") else 2
+        return max(2, (height + 1) // (BUTTON_ROWS + 1) * columns)
+
+    async def on_resize(self, event: events.Resize) -> None:
+        # Fit the page to the room the screen leaves, whatever the terminal's size.
+        slots = self.fitting_slots(event.size.height)
+        if slots == self.slots:
+            return
+        before = self.pages()
+        self.slots = slots
+        if self.pages() != before:
+            self.page = 0
+            await self.recompose()
 
     def compose(self) -> ComposeResult:
         pages = self.pages()

@@ -100,8 +100,7 @@ class QuestionScreen(KioskScreen):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if "bar" in event.button.classes:
-            super().on_button_pressed(event)
-            return
+            return  # KioskScreen's handler runs too (Textual calls each class's handler)
         button = event.button.id or ""
         if button.startswith("key-"):
             event.stop()

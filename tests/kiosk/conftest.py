@@ -92,6 +92,7 @@ async def started(pilot: Any) -> None:
     """Wait until the kiosk has opened the centre and shows the language screen."""
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, LanguageScreen))
     await pilot.pause()
+    await wait_for(pilot, lambda: bool(pilot.app.screen.query("#choice-0")))
 
 
 class TcpProxy:
