@@ -339,23 +339,24 @@ class KioskApp(App[None], inherit_bindings=False):
             visit.reach(visit.step, self.clock.now(), None)
         visit.help = kind
         number = visit.ticket.number if visit.ticket else None
-        self._ask_for_help(kind, number)
+        self._ask_for_help(visit, kind, number)
 
     @work(thread=True, group="help", exit_on_error=False)
-    def _ask_for_help(self, kind: str, number: str | None) -> None:
+    def _ask_for_help(self, visit: KioskSession, kind: str, number: str | None) -> None:
         try:
             if self.queue is None:
                 raise StoreUnavailable("The store is not open yet.")
             self.queue.ask_for_help(kind, ticket=number, kiosk=self.settings.name)
         except Exception as exc:
             log.warning("help request not recorded: %s", exc)
-            self.call_from_thread(self._notice, N_("Please ask at reception. They will help you."))
-            return
-        self.call_from_thread(
-            self._notice, N_("Thank you. A member of staff is coming to help you.")
-        )
+            message = N_("Please ask at reception. They will help you.")
+        else:
+            message = N_("Thank you. A member of staff is coming to help you.")
+        self.call_from_thread(self._notice, message, visit)
 
-    def _notice(self, message: str) -> None:
+    def _notice(self, message: str, visit: KioskSession | None = None) -> None:
+        if visit is not None and visit is not self.visit:
+            return  # that customer has gone: never show it to the next one
         for screen in self.screen_stack:
             if isinstance(screen, KioskScreen):
                 screen.set_notice(self.gettext(message))
@@ -464,9 +465,7 @@ class KioskApp(App[None], inherit_bindings=False):
         idle = now - self.last_touch
         warning = self.screen if isinstance(self.screen, IdleWarning) else None
         if warning is None and idle >= self.settings.idle_seconds:
-            warning = IdleWarning()
-            self.push_screen(warning, self._still_here)
-            self.call_later(warning.show_seconds, int(self.settings.warn_seconds))
+            self.push_screen(IdleWarning(int(self.settings.warn_seconds)), self._still_here)
             return
         if warning is not None:
             left = self.settings.idle_seconds + self.settings.warn_seconds - idle

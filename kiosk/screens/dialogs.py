@@ -67,23 +67,30 @@ class IdleWarning(_Kiosk, ModalScreen[bool]):
 
     STEP = "idle"
 
+    def __init__(self, seconds: int) -> None:
+        super().__init__()
+        self.seconds = seconds
+
     def compose(self) -> ComposeResult:
         _ = self._
         with Vertical(id="dialog"):
             yield Static(_("Are you still there?"), id="heading")
-            yield Static("", id="countdown")
+            yield Static(self.countdown(), id="countdown")
             yield Choices([Choice("stay", _("Yes, I am still here"))], more="", slots=2)
         yield kiosk_bar(self.kiosk, restart=False, help=False)
 
+    def countdown(self) -> str:
+        return self.kiosk.session_ngettext(
+            "The screen will start again in %(seconds)d second.",
+            "The screen will start again in %(seconds)d seconds.",
+            self.seconds,
+        ) % {"seconds": self.seconds}
+
     def show_seconds(self, seconds: int) -> None:
-        self.query_one("#countdown", Static).update(
-            self.kiosk.session_ngettext(
-                "The screen will start again in %(seconds)d second.",
-                "The screen will start again in %(seconds)d seconds.",
-                seconds,
-            )
-            % {"seconds": seconds}
-        )
+        self.seconds = seconds
+        if self.is_mounted:
+            for widget in self.query("#countdown").results(Static):
+                widget.update(self.countdown())
 
     def spoken(self) -> str:
         return self._("Are you still there?")

@@ -23,6 +23,7 @@ class QuestionScreen(KioskScreen):
     def __init__(self, question: str) -> None:
         super().__init__()
         self.question = question
+        self.keyed = False  # the reference came from keys (keyboard or scanner)
 
     def heading(self) -> str:
         _ = self._
@@ -83,8 +84,16 @@ class QuestionScreen(KioskScreen):
         reference. Anything that is not a letter, digit or dash is ignored."""
         if self.question != "appointment":
             return
+        if event.key == "enter" and self.keyed:
+            # A scanner (or a keyboard) typed the reference and ended with Enter:
+            # that means Continue, not a press of whichever keypad button has focus.
+            event.stop()
+            event.prevent_default()
+            self.kiosk.answer(self.question, self.kiosk.typed or None)
+            return
         if event.character and APPOINTMENT_CHARS.fullmatch(event.character):
             event.stop()
+            self.keyed = True
             self._type(event.character.upper())
         elif event.key == "backspace":
             event.stop()
@@ -102,6 +111,7 @@ class QuestionScreen(KioskScreen):
         if "bar" in event.button.classes:
             return  # KioskScreen's handler runs too (Textual calls each class's handler)
         button = event.button.id or ""
+        self.keyed = False  # a tap on the keypad: Enter presses buttons again
         if button.startswith("key-"):
             event.stop()
             key = button.removeprefix("key-")
