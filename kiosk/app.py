@@ -14,10 +14,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from textual import events, work
+from textual._context import active_message_pump
 from textual.app import App
 from textual.screen import Screen
 from textual.widgets import Button
@@ -47,6 +49,7 @@ KIOSK_SIZE = (120, 40)  # columns, rows: the touchscreen's terminal at its font 
 GESTURE_TAPS = 5
 GESTURE_SECONDS = 3.0
 MAX_UNWRITTEN = 2000  # kiosk sessions kept while the store is down
+RESTART = 75  # return code: the app stopped after a fault; start a fresh one
 
 
 def N_(message: str) -> str:
@@ -60,10 +63,20 @@ class _Outage:
     last_try: float
 
 
+async def recompose_keeping_focus(screen: Screen[Any]) -> None:
+    """Rebuild a screen (new text size, new print status) and give a button the focus,
+    so keyboard and switch users can carry on with Enter."""
+    await screen.recompose()
+    if screen is screen.app.screen and screen.focused is None:
+        buttons = screen.query(Button)
+        if buttons:
+            buttons.first().focus()
+
+
 class KioskApp(App[None], inherit_bindings=False):
     """The kiosk. No key quits it: staff leave through the hidden gesture and the PIN."""
 
-    CSS_PATH = "kiosk.tcss"
+    CSS_PATH = Path(__file__).parent / "kiosk.tcss"  # absolute: subclasses live elsewhere
     ENABLE_COMMAND_PALETTE = False
     ALLOW_SELECT = False
     TITLE = "Gateway"
@@ -372,7 +385,7 @@ class KioskApp(App[None], inherit_bindings=False):
 
     def _refresh_screens(self) -> None:
         for screen in self.screen_stack[1:]:
-            screen.refresh(recompose=True)
+            self.call_later(recompose_keeping_focus, screen)
 
     def start_again(self) -> None:
         self.reset()
@@ -496,21 +509,26 @@ class KioskApp(App[None], inherit_bindings=False):
     # -- faults -------------------------------------------------------------------------
 
     def _handle_exception(self, error: Exception) -> None:
-        """A fault in a screen: log it and start again, rather than show a traceback."""
+        """A fault: log it, never show a traceback, and carry on with a clean screen.
+
+        A fault in a screen or widget stops only that one's messages: the kiosk goes back
+        to a fresh start screen. A fault in the app's own handlers stops the app's
+        messages, so the app ends with ``RESTART`` and ``supervise`` starts a fresh one in
+        the same terminal. Faulting over and over ends with 1, for the service manager.
+        """
         log.error("kiosk fault", exc_info=error)
         now = self.monotonic()
         self._faults.append(now)
         if len(self._faults) == self._faults.maxlen and now - self._faults[0] < 60:
-            # Failing over and over: leave, so the service manager starts us afresh.
             self._return_code = 1
-            self.exit(return_code=1)
+            self._close_messages_no_wait()
             return
-        try:
-            self.visit = None
-            self.call_later(self.reset)
-        except Exception:
-            log.exception("kiosk could not recover")
-            self.exit(return_code=1)
+        if active_message_pump.get(None) is self:
+            self._return_code = RESTART
+            self._close_messages_no_wait()
+            return
+        self.visit = None
+        self.call_later(self.reset)
 
     def _print_error_renderables(self) -> None:
         """Errors go to the log, never to the screen."""

@@ -8,9 +8,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import time
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 from platformdirs import user_log_dir
+from textual.app import App
 
 from gateway.errors import ConfigError, GatewayError
 from gateway.store import Store
@@ -55,8 +59,33 @@ def run_kiosk(args: argparse.Namespace, store: Store, settings: KioskSettings | 
 
     settings = settings or settings_from(args)
     where = log_to_file(args.log)
-    app = KioskApp(store, args.centre, settings=settings)
-    app.run()
-    if app.return_code:
+    code = supervise(lambda: KioskApp(store, args.centre, settings=settings), lambda a: a.run())
+    if code:
         raise GatewayError(f"The kiosk stopped after repeated faults; see {where}.")
     return 0
+
+
+def supervise(
+    make_app: Callable[[], App[None]],
+    run: Callable[[App[None]], None],
+    *,
+    most: int = 5,
+    within: float = 60.0,
+) -> int:
+    """Run the kiosk; when it stops after a fault, start a fresh one in the same terminal
+    (so no shell ever shows). More than ``most`` restarts within ``within`` seconds ends
+    with 1, for the service manager to deal with. Returns the last app's return code."""
+    from kiosk.app import RESTART
+
+    restarts: deque[float] = deque(maxlen=most)
+    while True:
+        app = make_app()
+        run(app)
+        if app.return_code != RESTART:
+            return app.return_code or 0
+        now = time.monotonic()
+        restarts.append(now)
+        if len(restarts) == most and now - restarts[0] < within:
+            logging.getLogger("gateway.kiosk").error("kiosk restarted %d times; giving up", most)
+            return 1
+        logging.getLogger("gateway.kiosk").warning("kiosk restarted after a fault")

@@ -21,7 +21,8 @@ KIOSK = Theme(
     variables={
         "kiosk-button": "#12324f",
         "kiosk-button-text": "#ffffff",
-        "kiosk-focus": "#ffd23f",
+        # Focus is white, so it never looks like the yellow "I need help" button.
+        "kiosk-focus": "#ffffff",
         "kiosk-focus-text": "#0b1d2e",
         "kiosk-help": "#ffd23f",
         "kiosk-help-text": "#0b1d2e",

@@ -88,7 +88,7 @@ class Choices(Widget):
             for i, choice in enumerate(page):
                 yield Button(choice.label, id=f"choice-{i}", classes=f"choice -{choice.kind}")
             if len(pages) > 1:
-                label = f"{self.more}  ▶  {self.page + 1}/{len(pages)}"
+                label = f"{self.more}  ▶  {self.page + 1}/{len(pages)}".strip()
                 yield Button(label, id="page-more", classes="choice -nav")
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:

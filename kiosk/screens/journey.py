@@ -27,7 +27,8 @@ class LanguageScreen(KioskScreen):
 
     def compose_body(self) -> ComposeResult:
         choices = [Choice(lang, language_name(lang)) for lang in self.kiosk.languages]
-        yield Choices(choices, more="More", slots=self.kiosk.slots)
+        # No language chosen yet: the "More" button shows only an arrow and the page.
+        yield Choices(choices, more="", slots=self.kiosk.slots)
 
     def on_choices_chosen(self, event: Choices.Chosen) -> None:
         self.kiosk.choose_language(event.choice.value)

@@ -91,20 +91,22 @@ class TicketScreen(KioskScreen):
             ),
         }[self.print_state]
 
-    def _printing(self, state: str) -> None:
+    async def _printing(self, state: str) -> None:
+        from kiosk.app import recompose_keeping_focus
+
         self.print_state = state
-        self.refresh(recompose=True)
+        await recompose_keeping_focus(self)
         self.kiosk.speak(self.print_line())
 
     def printed(self) -> None:
-        self._printing("printed")
+        self.call_later(self._printing, "printed")
 
     def print_failed(self, reference: str) -> None:
         self.reference = reference
-        self._printing("failed")
+        self.call_later(self._printing, "failed")
 
     def no_printer(self) -> None:
-        self._printing("no_printer")
+        self.call_later(self._printing, "no_printer")
 
     def on_choices_chosen(self, event: Choices.Chosen) -> None:
         self.kiosk.start_again()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import subprocess
 import sys
 
 from gateway import store as store_module
-from kiosk.app import KIOSK_SIZE, KioskApp
+from kiosk.app import KIOSK_SIZE, RESTART, KioskApp
+from kiosk.run import supervise
 from kiosk.screens.dialogs import SorryScreen
 from kiosk.screens.journey import CategoryScreen, LanguageScreen
 from kiosk.screens.ticket import TicketScreen
@@ -44,14 +46,68 @@ async def test_a_fault_in_a_screen_is_logged_and_the_kiosk_starts_again(
     assert any("a bug in a screen" in str(r.exc_info) for r in caplog.records if r.exc_info)
 
 
-async def test_faults_over_and_over_end_the_app_for_its_service_manager(make_kiosk, ticker):
+async def test_a_fault_in_the_app_itself_ends_it_for_a_fresh_start(make_kiosk):
     app = make_kiosk()
     async with app.run_test(size=KIOSK_SIZE) as pilot:
         await started(pilot)
-        for _ in range(20):
-            app._handle_exception(RuntimeError("again"))
-        await pilot.pause()
-    assert app.return_code == 1
+        app.call_later(lambda: 1 / 0)  # a bug in one of the app's own handlers
+        await ended(app)
+    assert app.return_code == RESTART
+
+
+async def ended(app, timeout: float = 10.0) -> None:
+    """Wait for an app whose own messages have stopped (Pilot can no longer pause it)."""
+    for _ in range(int(timeout / 0.02)):
+        if app.return_code is not None:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the app did not end")
+
+
+def _drive(app, faults):
+    """Run one kiosk app headless: fault (app level) while faults are left, else leave
+    through the staff PIN."""
+
+    async def drive():
+        async with app.run_test(size=KIOSK_SIZE) as pilot:
+            await started(pilot)
+            if faults:
+                faults.pop()
+                app.call_later(lambda: 1 / 0)
+                await ended(app)
+                return
+            for _ in range(5):
+                await pilot.click("#centre-name")
+            for key in "2468":
+                await pilot.click(f"#pin-{key}")
+            await pilot.click("#pin-ok")
+            await wait_for(pilot, lambda: app.return_code is not None)
+
+    asyncio.run(drive())
+
+
+def test_the_supervisor_starts_a_fresh_kiosk_after_a_fault(make_kiosk):
+    apps = []
+    faults = [1, 1]
+
+    def make():
+        apps.append(make_kiosk(staff_pin="2468"))
+        return apps[-1]
+
+    assert supervise(make, lambda app: _drive(app, faults)) == 0
+    assert [a.return_code for a in apps] == [RESTART, RESTART, 0]
+
+
+def test_the_supervisor_gives_up_after_faulting_over_and_over(make_kiosk):
+    apps = []
+    faults = [1] * 10
+
+    def make():
+        apps.append(make_kiosk())
+        return apps[-1]
+
+    assert supervise(make, lambda app: _drive(app, faults), most=3) == 1
+    assert len(apps) == 3
 
 
 LOCKER = """
