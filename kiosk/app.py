@@ -8,6 +8,7 @@ the customer's language; tracebacks go to the log file only.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -63,6 +64,12 @@ class _Outage:
     last_try: float
 
 
+def _freeze_start_up() -> None:
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(700, 10, 1_000_000)  # full collections only between customers
+
+
 async def recompose_keeping_focus(screen: Screen[Any]) -> None:
     """Rebuild a screen (new text size, new print status) and give a button the focus,
     so keyboard and switch users can carry on with Enter."""
@@ -90,8 +97,11 @@ class KioskApp(App[None], inherit_bindings=False):
         clock: Clock | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         printer: Any = None,
+        own_process: bool = False,
     ) -> None:
         super().__init__()
+        # The kiosk owns its process (``gateway kiosk``): it may tune the garbage collector.
+        self.own_process = own_process
         from devices.printers import open_printer
 
         self.store = store
@@ -182,11 +192,17 @@ class KioskApp(App[None], inherit_bindings=False):
 
     def _connected(self, queue: Queue) -> None:
         was_down = self.outage is not None or self.queue is None
+        first = self.queue is None
         self.queue = queue
         self.outage = None
         if was_down:
             self.reset()
             self.write_unwritten()
+        if first and self.own_process:
+            # Python's full garbage collections take about 0.3 s with Textual's objects,
+            # long enough to delay a ticket. Keep what start-up built out of them, and
+            # collect between customers (``reset``) instead of in the middle of one.
+            self.call_after_refresh(_freeze_start_up)
 
     def store_down(self, exc: BaseException | None = None) -> None:
         """No tickets for now: "please ask at reception" until the store answers again."""
@@ -403,6 +419,8 @@ class KioskApp(App[None], inherit_bindings=False):
         self.set_class(self.large, "-large")
         self.theme = (HIGH_CONTRAST if self.settings.high_contrast else KIOSK).name
         self._show(LanguageScreen())
+        if self.own_process:
+            self.call_after_refresh(gc.collect)  # between customers, nobody waits for it
 
     def _finish(self, outcome: str) -> None:
         assert self.visit is not None

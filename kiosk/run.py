@@ -59,7 +59,10 @@ def run_kiosk(args: argparse.Namespace, store: Store, settings: KioskSettings | 
 
     settings = settings or settings_from(args)
     where = log_to_file(args.log)
-    code = supervise(lambda: KioskApp(store, args.centre, settings=settings), lambda a: a.run())
+    code = supervise(
+        lambda: KioskApp(store, args.centre, settings=settings, own_process=True),
+        lambda a: a.run(),
+    )
     if code:
         raise GatewayError(f"The kiosk stopped after repeated faults; see {where}.")
     return 0
