@@ -10,6 +10,7 @@ cancelled and referred. A counter holds at most one ticket at a time.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -24,6 +25,8 @@ from gateway.models import Counter, Ticket, Visit
 from gateway.referrals import ReferralVerbs
 from gateway.routing import pick_next
 from gateway.tickets import AT_COUNTER, TicketView, find_ticket
+
+APPOINTMENT_REF = re.compile(r"[A-Z0-9][A-Z0-9/-]{0,39}")
 
 
 class Queue(ReferralVerbs, CounterVerbs, FootfallVerbs):
@@ -66,6 +69,13 @@ class Queue(ReferralVerbs, CounterVerbs, FootfallVerbs):
                 f"'{help_needed}' is not a kind of help we know (use {', '.join(HELP_KINDS)})."
             )
         district = normalise_district(postcode_district) if postcode_district else None
+        if appointment_ref is not None:
+            appointment_ref = appointment_ref.strip().upper()
+            if not APPOINTMENT_REF.fullmatch(appointment_ref):
+                raise NotAllowed(
+                    "An appointment reference is 1 to 40 letters, digits, dashes or slashes; "
+                    "check the letter or text message."
+                )
 
         def work(session: Session, log: EventLog, now: datetime) -> TicketView:
             visit = Visit(

@@ -516,3 +516,14 @@ def test_wall_clock_behind_the_store_gives_a_sentence_not_a_crash(store, clock):
     live = Queue(store, clock=WallClock())
     with pytest.raises(OutOfOrder, match="clock seems to be running behind"):
         live.start_serving(ahead.ticket("C001").id)
+
+
+def test_a_garbage_appointment_reference_is_refused_and_changes_nothing(queue, store):
+    for garbage in ("", "   ", "x" * 41, "APT 1; DROP TABLE", "\x1b[2J"):
+        with pytest.raises(NotAllowed, match="appointment reference"):
+            queue.check_in("council-tax", appointment_ref=garbage)
+    with store.read() as session:
+        assert session.exec(select(Ticket)).all() == []
+    ticket = queue.check_in("council-tax", appointment_ref=" apt-9/2 ")
+    with store.read() as session:
+        assert session.get(Visit, ticket.visit_id).appointment_ref == "APT-9/2"
