@@ -230,7 +230,7 @@ class KioskApp(App[None], inherit_bindings=False):
         self._show(CategoryScreen())
 
     def choose_category(self, category: str) -> None:
-        self._session().reach("need", self.clock.now(), category)
+        self._session().choose_category(category, self.clock.now())
         self._show(NeedScreen(category))
 
     def go_back(self) -> None:
@@ -364,9 +364,7 @@ class KioskApp(App[None], inherit_bindings=False):
         if not kind:
             return
         visit = self._session()
-        if not visit.steps:
-            visit.reach(visit.step, self.clock.now(), None)
-        visit.help = kind
+        visit.ask_for_help(kind, self.clock.now())
         number = visit.ticket.number if visit.ticket else None
         self._ask_for_help(visit, kind, number)
 

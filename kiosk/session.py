@@ -47,14 +47,20 @@ class KioskSession:
 
     # -- steps ------------------------------------------------------------------------
 
-    def reach(self, step: str, at: datetime, value: str | None = None) -> None:
-        self.step = step
-        self.steps.append(KioskStep(step, at, value))
+    def ask_for_help(self, kind: str, at: datetime) -> None:
+        """Help asked for (any screen): the ticket, when it comes, carries it."""
+        self.help = kind
+        self.steps.append(KioskStep("help", at, kind))
 
     def choose_language(self, language: str, at: datetime) -> None:
         self.language = language
         self.steps.append(KioskStep("language", at, language))
         self.step = "category"
+
+    def choose_category(self, category: str, at: datetime) -> None:
+        self.category = category
+        self.steps.append(KioskStep("category", at, category))
+        self.step = "need"
 
     def choose_need(self, need: Need, at: datetime) -> None:
         self.need = need
