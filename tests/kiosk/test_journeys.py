@@ -242,6 +242,14 @@ class TestThreeTaps:
             assert_translated(language, "I need help", shown(app, "#help"))
             assert shown(app, "#service") == app.config.service(SERVICE).name_in(language)
             assert "Traceback" not in screen_text(app)
+            # What to bring, in that language, every line of it on screen (not cut off).
+            bring = app.config.service(SERVICE).bring_in(language)
+            assert len(bring) == 3
+            drawn = app.screen.query_one("#bring")
+            assert shown(app, "#bring").splitlines() == [f"•  {line}" for line in bring]
+            assert drawn.region.height >= len(bring)
+            for holder in ("#ticket-main", "#ticket"):  # inside what holds it: not clipped
+                assert drawn.region.bottom <= app.screen.query_one(holder).region.bottom
 
             tickets = rows(kiosk_store, Ticket)
             assert [t.number for t in tickets] == [number]
