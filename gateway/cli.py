@@ -428,11 +428,25 @@ def _watch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _kiosk(args: argparse.Namespace) -> int:
-    # The only way from the core to a screen: imported when asked for, never at start-up.
-    from kiosk.run import run_kiosk
+def _screen(name: str) -> Callable[..., int]:
+    """A screen (the kiosk, ...) registered under the ``gateway.screens`` entry points.
 
-    return run_kiosk(args, _store(args))
+    The core never imports screens: they register themselves when installed, so the CLI
+    can open them while ``gateway/`` stays headless.
+    """
+    from importlib.metadata import entry_points
+
+    from gateway.errors import GatewayError
+
+    found = entry_points(group="gateway.screens", name=name)
+    if not found:
+        raise GatewayError(f"The {name} screen is not installed here; reinstall gateway-centre.")
+    opener: Callable[..., int] = next(iter(found)).load()
+    return opener
+
+
+def _kiosk(args: argparse.Namespace) -> int:
+    return _screen("kiosk")(args, _store(args))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -442,23 +456,8 @@ def _demo(args: argparse.Namespace) -> int:
         return run_demo(args)
 
     def open_kiosk(store: Any, centre: Any) -> int:
-        from kiosk.run import run_kiosk, settings_from
-
-        settings = settings_from(args)
-        if settings.staff_pin is None:
-            from dataclasses import replace
-
-            settings = replace(settings, staff_pin="0000")
-        print(
-            "\nOpening the kiosk. To leave it, tap the centre's name 5 times quickly and "
-            f"enter the staff PIN {settings.staff_pin}.",
-            flush=True,
-        )
-        import time
-
-        time.sleep(2.5)
         args.centre = centre.code
-        return run_kiosk(args, store, settings)
+        return _screen("kiosk")(args, store, demo=True)
 
     return run_demo(args, then=open_kiosk)
 

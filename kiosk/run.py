@@ -11,6 +11,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from platformdirs import user_log_dir
@@ -52,6 +53,22 @@ def _settings_from(args: argparse.Namespace) -> KioskSettings:
         high_contrast=True if args.high_contrast else None,
         idle_seconds=args.idle,
     )
+
+
+def open_kiosk(args: argparse.Namespace, store: Store, *, demo: bool = False) -> int:
+    """``gateway kiosk`` and ``gateway demo --kiosk`` (registered as the ``kiosk`` entry
+    point of ``gateway.screens``, so the headless core never imports this package)."""
+    settings = settings_from(args)
+    if demo:
+        if settings.staff_pin is None:
+            settings = replace(settings, staff_pin="0000")
+        print(
+            "\nOpening the kiosk. To leave it, tap the centre's name 5 times quickly and "
+            f"enter the staff PIN {settings.staff_pin}.",
+            flush=True,
+        )
+        time.sleep(2.5)
+    return run_kiosk(args, store, settings)
 
 
 def run_kiosk(args: argparse.Namespace, store: Store, settings: KioskSettings | None = None) -> int:

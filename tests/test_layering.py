@@ -45,3 +45,25 @@ def test_running_the_cli_imports_no_ui_either(tmp_path):
     )
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert [m for m in loaded if m.split(".")[0] in FORBIDDEN] == []
+
+
+def test_no_core_source_imports_a_screen_or_device_even_lazily():
+    import re
+    from pathlib import Path
+
+    pattern = re.compile(r"^\s*(from|import)\s+(kiosk|counter|devices|textual|escpos|serial)\b")
+    offenders = [
+        f"{path}:{n}"
+        for path in Path(gateway.__file__).parent.rglob("*.py")
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.match(line)
+    ]
+    assert offenders == []
+
+
+def test_the_kiosk_registers_itself_as_a_screen():
+    from importlib.metadata import entry_points
+
+    (kiosk,) = entry_points(group="gateway.screens", name="kiosk")
+    assert kiosk.value == "kiosk.run:open_kiosk"
+    assert callable(kiosk.load())
