@@ -14,7 +14,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -56,12 +55,6 @@ RESTART = 75  # return code: the app stopped after a fault; start a fresh one
 def N_(message: str) -> str:
     """Marks a message for the catalogues; it is translated later, when shown."""
     return message
-
-
-@dataclass
-class _Outage:
-    since: float
-    last_try: float
 
 
 def _freeze_start_up() -> None:
@@ -121,7 +114,7 @@ class KioskApp(App[None], inherit_bindings=False):
         self.visit: KioskSession | None = None
         self.typed = ""  # what has been typed on the appointment keypad
         self.unwritten: deque[KioskSessionRecord] = deque(maxlen=MAX_UNWRITTEN)
-        self.outage: _Outage | None = None
+        self.outage: float | None = None  # while the store is down: when last tried
         self.last_touch = monotonic()
         self.shown_at = monotonic()
         self._gesture: deque[float] = deque(maxlen=GESTURE_TAPS)
@@ -210,7 +203,7 @@ class KioskApp(App[None], inherit_bindings=False):
             log.warning("store unavailable: %s", exc)
         now = self.monotonic()
         if self.outage is None:
-            self.outage = _Outage(since=now, last_try=now)
+            self.outage = now
         if self.visit and not self.visit.ended:
             self._finish("failed" if self.visit.issuing else "abandoned")
         self._show(SorryScreen())
@@ -468,8 +461,6 @@ class KioskApp(App[None], inherit_bindings=False):
 
     def touch(self) -> None:
         self.last_touch = self.monotonic()
-        if isinstance(self.screen, IdleWarning):
-            return
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseDown):
@@ -481,8 +472,8 @@ class KioskApp(App[None], inherit_bindings=False):
         trying the store again during an outage."""
         now = self.monotonic()
         if self.outage is not None:
-            if now - self.outage.last_try >= self.settings.retry_seconds:
-                self.outage.last_try = now
+            if now - self.outage >= self.settings.retry_seconds:
+                self.outage = now
                 self.connect()
             return
         if isinstance(self.screen, TicketScreen):

@@ -39,8 +39,14 @@ VOICES = {"en": "en-gb", "pl": "pl", "ro": "ro", "ne": "ne", "uk": "uk", "tr": "
 
 def shipped_languages() -> list[str]:
     """Languages with a compiled catalogue, English first."""
+    return list(_shipped())
+
+
+@cache
+def _shipped() -> tuple[str, ...]:
+    # Read from disk once: the catalogues do not change while the kiosk runs.
     found = sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.mo"))
-    return ["en", *[lang for lang in found if lang != "en"]]
+    return ("en", *[lang for lang in found if lang != "en"])
 
 
 @cache

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from gateway.config import CentreConfig, Need
+from gateway.config import Need
 from gateway.footfall import KioskSessionRecord, KioskStep
 from gateway.tickets import TicketView
 from kiosk.i18n import translation
@@ -124,8 +124,3 @@ class KioskSession:
             ticket=self.ticket.number if self.ticket else None,
             help=self.help,
         )
-
-
-def categories_with_needs(config: CentreConfig) -> list[str]:
-    used = {n.category for n in config.needs}
-    return [c.code for c in config.categories if c.code in used]

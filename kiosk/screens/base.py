@@ -63,7 +63,6 @@ class KioskScreen(_Base):
         Binding("down,right", "app.focus_next", show=False),
         Binding("up,left", "app.focus_previous", show=False),
     ]
-    STEP = "screen"  # the footfall step this screen stands for
     RESTART = True  # show "Start again"
 
     @property

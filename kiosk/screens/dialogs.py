@@ -35,8 +35,6 @@ class _Kiosk:
 class HelpDialog(_Kiosk, ModalScreen[str | None]):
     """I need help: which kind. Staff are alerted and the visit gets priority."""
 
-    STEP = "help"
-
     def compose(self) -> ComposeResult:
         _ = self._
         labels = {
@@ -64,8 +62,6 @@ class HelpDialog(_Kiosk, ModalScreen[str | None]):
 
 class IdleWarning(_Kiosk, ModalScreen[bool]):
     """Are you still there? At least 20 seconds and one tap to carry on."""
-
-    STEP = "idle"
 
     def __init__(self, seconds: int) -> None:
         super().__init__()
@@ -102,8 +98,6 @@ class IdleWarning(_Kiosk, ModalScreen[bool]):
 class SorryScreen(_Kiosk, Screen[None]):
     """The store cannot be reached: no tickets for now. Recovers by itself."""
 
-    STEP = "sorry"
-
     def __init__(self, *, starting: bool = False) -> None:
         super().__init__(id="starting" if starting else None)
         self.starting = starting
@@ -127,8 +121,6 @@ class SorryScreen(_Kiosk, Screen[None]):
 
 class StaffPin(ModalScreen[bool]):
     """Staff only (reached by the hidden gesture): the PIN closes the kiosk app."""
-
-    STEP = "staff"
 
     def __init__(self, pin: str) -> None:
         super().__init__()

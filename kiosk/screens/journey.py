@@ -13,7 +13,6 @@ from kiosk.widgets import Choice, Choices
 class LanguageScreen(KioskScreen):
     """Start: each language by its own name, in its own script."""
 
-    STEP = "language"
     RESTART = False
 
     def heading(self) -> str:
@@ -36,8 +35,6 @@ class LanguageScreen(KioskScreen):
 
 class CategoryScreen(KioskScreen):
     """What do you need? The centre's categories, and "Something else / not sure"."""
-
-    STEP = "category"
 
     def heading(self) -> str:
         return self._("What do you need help with today?")
@@ -65,8 +62,6 @@ class CategoryScreen(KioskScreen):
 
 class NeedScreen(KioskScreen):
     """The needs of one category, in plain words."""
-
-    STEP = "need"
 
     def __init__(self, category: str) -> None:
         super().__init__()
@@ -100,8 +95,6 @@ class NeedScreen(KioskScreen):
 
 class AnswerScreen(KioskScreen):
     """Information needs are answered on screen: footfall without a ticket."""
-
-    STEP = "answer"
 
     def __init__(self, need: str) -> None:
         super().__init__()

@@ -18,8 +18,6 @@ APPOINTMENT_CHARS = re.compile(r"[A-Za-z0-9-]")
 
 
 class QuestionScreen(KioskScreen):
-    STEP = "question"
-
     def __init__(self, question: str) -> None:
         super().__init__()
         self.question = question

@@ -14,7 +14,6 @@ from kiosk.widgets import Choice, Choices, QrCode
 
 
 class TicketScreen(KioskScreen):
-    STEP = "ticket"
     RESTART = False
 
     def __init__(self, ticket: TicketView) -> None:

@@ -1,32 +1,16 @@
-"""The kiosk's settings file, spoken guidance and the first printer paths."""
+"""The kiosk's settings file and spoken guidance."""
 
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import time
 
 import pytest
 
-from devices.printers import PrintFailed, open_printer
-from devices.tickets import PrintedTicket, ticket_bytes
 from gateway.errors import ConfigError
 from kiosk.i18n import VOICES, shipped_languages
 from kiosk.settings import MIN_WARN_SECONDS, KioskSettings, load_settings
 from kiosk.speech import Speaker
-
-TICKET = PrintedTicket(
-    centre="Maidstone Gateway",
-    number="C014",
-    service="Podatek lokalny",
-    service_en="Council tax",
-    ahead=3,
-    wait_minutes=12,
-    issued="23/11/2026 09:14",
-    reference="maidstone:2026-11-23:C014",
-    language="pl",
-)
 
 
 class TestSettings:
@@ -92,40 +76,3 @@ class TestSpeech:
         speaker.say("second", "en")
         assert first is not None and first.poll() is not None  # killed
         speaker.stop()
-
-
-class TestPrinting:
-    def test_the_ticket_bytes_carry_the_number_the_qr_and_a_cut(self):
-        data = ticket_bytes(TICKET)
-        assert b"C014" in data
-        assert b"Council tax" in data
-        assert b"\x1dV" in data  # GS V: cut
-        assert b"\x1bv" in data or b"\x1d(k" in data or b"\x1dv0" in data  # QR as image
-
-    def test_a_preview_printer_writes_the_bytes(self, tmp_path):
-        printer = open_printer(f"preview:{tmp_path}")
-        printer.print_ticket(TICKET)
-        assert (tmp_path / "C014.bin").read_bytes() == ticket_bytes(TICKET)
-
-    def test_a_missing_device_is_one_sentence(self, tmp_path):
-        printer = open_printer(f"file:{tmp_path}/nowhere/lp0")
-        with pytest.raises(PrintFailed, match="did not take the ticket"):
-            printer.print_ticket(TICKET)
-
-    def test_a_network_printer_that_refuses_fails_fast(self):
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-        probe.close()  # nothing listens there now
-        printer = open_printer(f"tcp:127.0.0.1:{port}")
-        began = time.monotonic()
-        with pytest.raises(PrintFailed):
-            printer.print_ticket(TICKET)
-        assert time.monotonic() - began < 3
-
-    def test_nonsense_specs_are_refused_with_the_choices(self):
-        for spec in ("lp0", "usb", "tcp:", "file:"):
-            with pytest.raises(ValueError, match="none, file:"):
-                open_printer(spec)
-        assert not open_printer("none").configured
-        assert not open_printer(None).configured
