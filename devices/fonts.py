@@ -59,10 +59,12 @@ def _mark(ch: str) -> bool:
 
 
 @cache
-def find_font(script: str | None) -> Path | None:
+def find_font(script: str | None, *, bold: bool = False) -> Path | None:
     """A font file that has ``script`` (None: Latin and the like), or None if there is
-    none on this machine."""
-    names = (*SCRIPT_FONTS.get(script or "", ()), *GENERAL_FONTS)
+    none on this machine. ``bold`` prefers the bold face where one is installed."""
+    names: tuple[str, ...] = (*SCRIPT_FONTS.get(script or "", ()), *GENERAL_FONTS)
+    if bold:
+        names = tuple(_bold(name) for name in names) + names
     dirs = [os.environ["GATEWAY_FONT_DIR"]] if os.environ.get("GATEWAY_FONT_DIR") else []
     for folder in (*dirs, *FONT_DIRS):
         base = Path(folder)
@@ -73,3 +75,9 @@ def find_font(script: str | None) -> Path | None:
             if found is not None:
                 return found
     return None
+
+
+def _bold(name: str) -> str:
+    if "-Regular" in name:
+        return name.replace("-Regular", "-Bold")
+    return name.replace(".ttf", "-Bold.ttf")

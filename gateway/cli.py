@@ -18,6 +18,10 @@ from typing import Any
 log = logging.getLogger("gateway")
 
 COUNTER_STATES = {"open": "open", "pause": "paused", "close": "closed"}
+PRINTER_HELP = (
+    "none, usb:VID:PID, serial:PATH?baud=19200, tcp:HOST:9100, file:PATH or preview:DIR "
+    "(add ?profile=TM-T20II or ?width=58 to any)"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -100,7 +104,9 @@ def _parser() -> argparse.ArgumentParser:
 def _kiosk_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE", help="kiosk settings file ([kiosk] table)")
     p.add_argument("--name", help="this kiosk's name in events and alerts (default kiosk-1)")
-    p.add_argument("--printer", metavar="SPEC", help="none, file:PATH, tcp:HOST:PORT, preview:DIR")
+    p.add_argument("--printer", metavar="SPEC", help=PRINTER_HELP)
+    p.add_argument("--scanner", metavar="SPEC", help="a serial appointment scanner: serial:PATH")
+    p.add_argument("--door", metavar="SPEC", help="a door-counter sensor: serial:PATH")
     p.add_argument("--speech", action="store_true", help="spoken guidance through espeak-ng")
     p.add_argument("--large-text", action="store_true", help="start in large-text mode")
     p.add_argument("--high-contrast", action="store_true", help="start in high contrast")

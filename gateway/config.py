@@ -79,9 +79,28 @@ class Need(_Strict):
     answer: str | None = None
     answer_translations: Translations = {}
     questions: list[Literal["appointment", "postcode", "consent"]] = []
+    # The references on this need's appointment letters, as a regular expression (for
+    # example "RB-[0-9]{6}"): a code scanned anywhere on the kiosk that matches it checks
+    # the customer in for this need straight away.
+    appointment_codes: str | None = None
+
+    @field_validator("appointment_codes")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"is not a regular expression ({exc})") from None
+        return value
 
     def text_in(self, language: str) -> str:
         return self.translations.get(language, self.text)
+
+    def takes_code(self, code: str) -> bool:
+        """Whether a scanned appointment reference is one of this need's."""
+        pattern = self.appointment_codes
+        return pattern is not None and re.fullmatch(pattern, code) is not None
 
     def answer_in(self, language: str) -> str:
         return self.answer_translations.get(language, self.answer or "")
@@ -189,6 +208,11 @@ class CentreConfig(_Strict):
 
     def need(self, code: str) -> Need | None:
         return next((n for n in self.needs if n.code == code), None)
+
+    def need_for_code(self, code: str) -> Need | None:
+        """The need whose appointment letters carry this reference (the first in the
+        file, if several patterns match), or None."""
+        return next((n for n in self.needs if n.takes_code(code)), None)
 
 
 def load_centre_file(path: str | Path) -> CentreConfig:
@@ -315,6 +339,10 @@ def _cross_references(config: CentreConfig) -> list[str]:
                 problems.append(f"{where}: service '{code}' is not served by any counter")
         if len(set(n.journey)) != len(n.journey):
             problems.append(f"{where}.journey: lists a service twice")
+        if n.appointment_codes and "appointment" not in n.questions:
+            problems.append(
+                f"{where}.appointment_codes: the need must ask the appointment question"
+            )
         problems += _languages(f"{where}.translations", n.translations, languages)
         problems += _languages(f"{where}.answer_translations", n.answer_translations, languages)
     general = config.centre.general_need

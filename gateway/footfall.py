@@ -8,7 +8,10 @@ reports can count footfall without a ticket and see where people give up:
 - ``kiosk_session_ended`` with ``outcome`` (ticket, information, abandoned, or failed when
   the kiosk could not issue the ticket) and the ``step`` the customer was on.
 
-Alerts (``help_requested``, ``print_failed``) are events that staff screens raise.
+Alerts (``help_requested``, ``print_failed``, and ``device_health`` when a device is not
+ok) are events that staff screens raise. The last known health of each device is also kept
+in ``device_health``, one row per device, for screens that open later. A door sensor's
+count of people coming in is one ``door_entry`` event per person.
 """
 
 from __future__ import annotations
@@ -16,17 +19,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from gateway.config import HELP_KINDS
 from gateway.engine import Engine
 from gateway.errors import NotAllowed, UnknownError
 from gateway.events import EventLog
-from gateway.models import Visit
+from gateway.models import DeviceHealth, Visit
 from gateway.tickets import ENDED, TicketView
 
 KIOSK_OUTCOMES = ("ticket", "information", "abandoned", "failed")
-ALERT_KINDS = ("help_requested", "print_failed")
+ALERT_KINDS = ("help_requested", "print_failed", "device_health")
+DEVICES = ("printer", "scanner", "door")
+# ok, or what is wrong. A printer that does not answer is "unknown", never "ok".
+DEVICE_HEALTH = (
+    "ok",
+    "paper_low",
+    "paper_out",
+    "cover_open",
+    "offline",
+    "unknown",
+    "unplugged",
+)
 
 
 @dataclass
@@ -156,3 +170,86 @@ class FootfallVerbs(Engine):
             )
 
         self._run(work)
+
+    def report_device_health(
+        self,
+        place: str,
+        device: str,
+        health: str,
+        *,
+        spec: str,
+        detail: str | None = None,
+    ) -> bool:
+        """Keep the last known health of a device (``place`` is the kiosk's name).
+        A change of health is a ``device_health`` event, an alert unless it is "ok".
+        Returns whether the health changed."""
+        if device not in DEVICES:
+            raise UnknownError(f"'{device}' is not a device ({', '.join(DEVICES)}).")
+        if health not in DEVICE_HEALTH:
+            raise UnknownError(f"'{health}' is not a device health ({', '.join(DEVICE_HEALTH)}).")
+        place, spec, detail = place[:40], spec[:200], (detail or None) and detail[:200]
+
+        def work(session: Session, log: EventLog, now: datetime) -> bool:
+            row = session.exec(
+                select(DeviceHealth).where(
+                    DeviceHealth.centre_id == self.centre.id,
+                    DeviceHealth.place == place,
+                    DeviceHealth.device == device,
+                )
+            ).first()
+            previous = row.health if row else None
+            if row is None:
+                row = DeviceHealth(
+                    centre_id=self.centre.id,
+                    place=place,
+                    device=device,
+                    spec=spec,
+                    health=health,
+                    checked_at=now,
+                    changed_at=now,
+                )
+            changed = previous != health
+            row.spec, row.health, row.detail, row.checked_at = spec, health, detail, now
+            if changed:
+                row.changed_at = now
+                log.add(
+                    "device_health",
+                    now,
+                    place=place,
+                    device=device,
+                    health=health,
+                    previous=previous,
+                    detail=detail,
+                    spec=spec,
+                    alert=health != "ok",
+                )
+            session.add(row)
+            return changed
+
+        return self._run(work)
+
+    def count_door_entry(self, sensor: str, *, at: datetime | None = None) -> None:
+        """One person came in through the door (a sensor's line): a ``door_entry``
+        event. ``at`` is when the sensor saw them, if that was a while ago (an outage)."""
+
+        def work(session: Session, log: EventLog, now: datetime) -> None:
+            log.add("door_entry", min(at or now, now), sensor=sensor[:40])
+
+        self._run(work)
+
+    def record_reprint(self, ticket: str | int, *, printer: str) -> TicketView:
+        """A ticket was printed again (``gateway reprint``): a ``ticket_reprinted`` event."""
+
+        def work(session: Session, log: EventLog, now: datetime) -> TicketView:
+            row = self._ticket(session, ticket, now)
+            log.add(
+                "ticket_reprinted",
+                now,
+                ticket_id=row.id,
+                visit_id=row.visit_id,
+                number=row.number,
+                printer=printer[:200],
+            )
+            return self._view(session, row)
+
+        return self._run(work)

@@ -193,3 +193,21 @@ class Event(SQLModel, table=True):
     staff_id: int | None = Field(default=None, foreign_key="staff.id")
     actor: str | None = None
     data: dict[str, Any] | None = _json()
+
+
+class DeviceHealth(SQLModel, table=True):
+    """The last known health of each device at the edge (a kiosk's printer, its
+    scanner, a door sensor), for staff screens. One row per (centre, place, device),
+    overwritten on each report; each change of health is also an event."""
+
+    __tablename__ = "device_health"
+    __table_args__ = (sa.UniqueConstraint("centre_id", "place", "device"),)
+    id: int | None = Field(default=None, primary_key=True)
+    centre_id: int = Field(foreign_key="centre.id")
+    place: str = Field(max_length=40)  # the kiosk's name, or where a sensor is
+    device: str = Field(max_length=20)  # printer | scanner | door
+    spec: str = Field(max_length=200)
+    health: str = Field(max_length=20)
+    detail: str | None = Field(default=None, max_length=200)
+    checked_at: datetime = _when()
+    changed_at: datetime = _when()

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from gateway.centres import CentreView
 from gateway.clock import business_day
-from gateway.models import Counter, Ticket
+from gateway.models import Counter, DeviceHealth, Ticket
 from gateway.store import Store
 from gateway.tickets import AT_COUNTER
 
@@ -40,11 +40,24 @@ class CounterNow:
 
 
 @dataclass(frozen=True)
+class DeviceNow:
+    """The last known health of a device at the edge, and when it was last checked."""
+
+    place: str
+    device: str
+    health: str
+    detail: str | None
+    spec: str
+    checked_minutes: int
+
+
+@dataclass(frozen=True)
 class RoomStatus:
     centre: str
     at: datetime
     queues: list[ServiceQueue]
     counters: list[CounterNow]
+    devices: list[DeviceNow]
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -64,6 +77,11 @@ def room_status(store: Store, centre: CentreView, now: datetime) -> RoomStatus:
         ).all()
         counters = session.exec(
             select(Counter).where(Counter.centre_id == centre.id, Counter.active == True)  # noqa: E712
+        ).all()
+        health = session.exec(
+            select(DeviceHealth)
+            .where(DeviceHealth.centre_id == centre.id)
+            .order_by(col(DeviceHealth.place), col(DeviceHealth.device))
         ).all()
     queues = []
     for service in sorted(centre.services.values(), key=lambda s: s.code):
@@ -108,7 +126,18 @@ def room_status(store: Store, centre: CentreView, now: datetime) -> RoomStatus:
                 since_minutes=since,
             )
         )
-    return RoomStatus(centre=centre.code, at=now, queues=queues, counters=rows)
+    devices = [
+        DeviceNow(
+            place=d.place,
+            device=d.device,
+            health=d.health,
+            detail=d.detail,
+            spec=d.spec,
+            checked_minutes=max(0, int((now - d.checked_at).total_seconds() // 60)),
+        )
+        for d in health
+    ]
+    return RoomStatus(centre=centre.code, at=now, queues=queues, counters=rows, devices=devices)
 
 
 def _natural(code: str) -> tuple[int, str]:

@@ -109,4 +109,16 @@ def status_text(centre: CentreView, status: RoomStatus) -> str:
             f"{c.since_minutes} min" if c.since_minutes is not None else "-",
         )
     total = sum(q.waiting for q in status.queues)
-    return render(f"{centre.name}: {total} waiting", queues, counters)
+    parts: list[Any] = [queues, counters]
+    if status.devices:
+        devices = Table("where", "device", "health", "checked", "detail", title="Devices")
+        for d in status.devices:
+            devices.add_row(
+                d.place,
+                d.device,
+                d.health.replace("_", " ") + ("" if d.health == "ok" else " !"),
+                f"{d.checked_minutes} min ago",
+                d.detail or "-",
+            )
+        parts.append(devices)
+    return render(f"{centre.name}: {total} waiting", *parts)

@@ -29,9 +29,10 @@ from gateway.clock import Clock, WallClock
 from gateway.config import CentreConfig, Need
 from gateway.errors import GatewayError, StoreUnavailable
 from gateway.footfall import KioskSessionRecord
-from gateway.queue import Queue
+from gateway.queue import APPOINTMENT_REF, Queue
 from gateway.store import Store
 from gateway.tickets import TicketView
+from kiosk.hardware import KioskHardware
 from kiosk.i18n import shipped_languages
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.dialogs import HelpDialog, IdleWarning, SorryScreen, StaffPin
@@ -50,11 +51,19 @@ GESTURE_TAPS = 5
 GESTURE_SECONDS = 3.0
 MAX_UNWRITTEN = 2000  # kiosk sessions kept while the store is down
 RESTART = 75  # return code: the app stopped after a fault; start a fresh one
+WEDGE_GAP = 0.08  # seconds: keys closer than this come from a keyboard-wedge scanner
+WEDGE_MIN = 4  # characters: a shorter burst ending in Enter is a person pressing keys
 
 
 def N_(message: str) -> str:
     """Marks a message for the catalogues; it is translated later, when shown."""
     return message
+
+
+def _unknown_status() -> Any:
+    from devices.printers import PrinterStatus
+
+    return PrinterStatus(note="unexpected fault")
 
 
 def _freeze_start_up() -> None:
@@ -73,7 +82,7 @@ async def recompose_keeping_focus(screen: Screen[Any]) -> None:
             buttons.first().focus()
 
 
-class KioskApp(App[None], inherit_bindings=False):
+class KioskApp(KioskHardware, App[None], inherit_bindings=False):
     """The kiosk. No key quits it: staff leave through the hidden gesture and the PIN."""
 
     CSS_PATH = Path(__file__).parent / "kiosk.tcss"  # absolute: subclasses live elsewhere
@@ -103,7 +112,9 @@ class KioskApp(App[None], inherit_bindings=False):
         self.clock = clock or WallClock()
         self.monotonic = monotonic
         self.printer = printer or open_printer(
-            self.settings.printer, profile=self.settings.printer_profile
+            self.settings.printer,
+            profile=self.settings.printer_profile,
+            width_mm=self.settings.paper_width,
         )
         self.speaker = Speaker(self.settings.speech)
         for theme in THEMES:
@@ -121,6 +132,8 @@ class KioskApp(App[None], inherit_bindings=False):
         self._write_lock = threading.Lock()
         self._faults: deque[float] = deque(maxlen=20)
         self.tickets_issued = 0  # for tests and benchmarks: never more than one per session
+        self._wedge: list[str] = []  # keys of a possible keyboard-wedge scan
+        self._wedge_at = 0.0
 
     # -- what screens read --------------------------------------------------------------
 
@@ -167,7 +180,11 @@ class KioskApp(App[None], inherit_bindings=False):
         self.set_class(self.large, "-large")
         self.push_screen(SorryScreen(starting=True))
         self.set_interval(1.0, self.tick)
+        self.start_devices()
         self.connect()
+
+    def on_unmount(self) -> None:
+        self.stop_devices()
 
     @work(thread=True, exclusive=True, group="connect", exit_on_error=False)
     def connect(self) -> None:
@@ -190,7 +207,10 @@ class KioskApp(App[None], inherit_bindings=False):
         self.outage = None
         if was_down:
             self.reset()
+            self.forget_written_health()
             self.write_unwritten()
+        if first:
+            self.check_printer()
         if first and self.own_process:
             # Python's full garbage collections take about 0.3 s with Textual's objects,
             # long enough to delay a ticket. Keep what start-up built out of them, and
@@ -235,7 +255,7 @@ class KioskApp(App[None], inherit_bindings=False):
         visit.step = "category"
         self._show(CategoryScreen())
 
-    def choose_need(self, code: str) -> None:
+    def choose_need(self, code: str, *, appointment: str | None = None) -> None:
         need = self.config.need(code)
         if need is None:
             return
@@ -243,6 +263,8 @@ class KioskApp(App[None], inherit_bindings=False):
         if visit.issuing or visit.ticket is not None:
             return  # a second tap while the ticket is on its way
         visit.choose_need(need, self.clock.now())
+        if appointment is not None:  # scanned from the letter: no need to ask for it
+            visit.answer("appointment", appointment, self.clock.now())
         if need.answer:
             visit.answered = True
             self._show(AnswerScreen(code))
@@ -330,7 +352,7 @@ class KioskApp(App[None], inherit_bindings=False):
             language=language,
         )
         try:
-            self.printer.print_ticket(printed)
+            result = self.printer.print_ticket(printed)
         except PrintFailed as exc:
             self.call_from_thread(screen.print_failed, printed.reference)
             try:
@@ -339,12 +361,65 @@ class KioskApp(App[None], inherit_bindings=False):
                 )
             except Exception:
                 log.exception("could not record a failed print of %s", ticket.number)
+            self.printer_checked(exc.status, str(exc))
             return
         except Exception:
             log.exception("printing %s failed", ticket.number)
             self.call_from_thread(screen.print_failed, printed.reference)
+            try:
+                self.queue.report_print_failed(
+                    ticket.number, reason="the printer hit an unexpected problem",
+                    printer=self.printer.spec,
+                )  # fmt: skip
+            except Exception:
+                log.exception("could not record a failed print of %s", ticket.number)
+            self.printer_checked(_unknown_status(), "unexpected fault")
             return
         self.call_from_thread(screen.printed)
+        self.printer_checked(result.after)
+
+    @work(thread=True, group="print", exit_on_error=False)
+    def check_printer(self) -> None:
+        """Ask the printer how it is when the kiosk starts, so staff know before the first
+        customer does."""
+        if self.printer.configured:
+            self.printer_checked(self.printer.status())
+
+    # -- scans: a serial scanner, or a keyboard-wedge one on any screen -----------------
+
+    def scanned(self, scan: Any) -> None:
+        """A code from an appointment letter. On the appointment question it is the
+        answer; anywhere else it checks the customer in for the need whose letters carry
+        such codes. Anything else gets a friendly sentence, never a crash."""
+        self.touch()
+        if self.queue is None or self.outage is not None:
+            return  # "please ask at reception" is showing
+        if isinstance(self.screen, HelpDialog | StaffPin | IdleWarning):
+            return
+        code = scan.text.strip().upper()
+        if scan.garbage or scan.too_long or not APPOINTMENT_REF.fullmatch(code):
+            self._notice(N_("Sorry, we could not read that code. Please choose on the screen."))
+            return
+        visit = self.visit
+        if visit is not None and visit.issuing:
+            return  # this customer's ticket is on its way
+        screen = self.screen
+        if (
+            isinstance(screen, QuestionScreen)
+            and screen.question == "appointment"
+            and visit is not None
+            and visit.ticket is None
+        ):
+            self.typed = code
+            self.answer("appointment", code)
+            return
+        need = self.config.need_for_code(code)
+        if need is None:
+            self._notice(N_("Sorry, we do not know that code. Please choose on the screen."))
+            return
+        if visit is not None and (visit.ticket is not None or visit.ended):
+            self.reset()  # the last customer's ticket is still showing: a new customer
+        self.choose_need(need.code, appointment=code)
 
     # -- help, text size, contrast, starting again ----------------------------------------
 
@@ -434,6 +509,7 @@ class KioskApp(App[None], inherit_bindings=False):
                 except Exception:
                     log.exception("footfall record dropped: %s", record.session)
                 self.unwritten.popleft()
+        self.write_device_news()
 
     # -- screens, timers and taps -------------------------------------------------------
 
@@ -465,7 +541,32 @@ class KioskApp(App[None], inherit_bindings=False):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseDown):
             self.touch()
+        if isinstance(event, events.Key) and self._wedge_scan(event):
+            return
         await super().on_event(event)
+
+    def _wedge_scan(self, event: events.Key) -> bool:
+        """A keyboard-wedge scanner types a code faster than anyone can, then Enter.
+        Such a burst on any screen is a scan (the appointment question reads keys itself).
+        Returns True when this Enter ended a scan, so it presses no button."""
+        screen = self.screen
+        if isinstance(screen, QuestionScreen) and screen.question == "appointment":
+            return False
+        now = time.monotonic()
+        fast = now - self._wedge_at <= WEDGE_GAP
+        self._wedge_at = now
+        character = event.character
+        if character and len(character) == 1 and character.isprintable() and character != " ":
+            self._wedge = [*self._wedge, character] if fast else [character]
+            return False
+        if event.key == "enter" and fast and len(self._wedge) >= WEDGE_MIN:
+            from devices.lines import clean_line
+
+            keys, self._wedge = self._wedge, []
+            self.scanned(clean_line("".join(keys).encode()))
+            return True
+        self._wedge = []
+        return False
 
     def tick(self) -> None:
         """Once a second: the idle warning and reset, the ticket screen's time-out, and

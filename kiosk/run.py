@@ -47,6 +47,8 @@ def _settings_from(args: argparse.Namespace) -> KioskSettings:
         args.config,
         name=args.name,
         printer=args.printer,
+        scanner=args.scanner,
+        door=args.door,
         staff_pin=os.environ.get("GATEWAY_KIOSK_PIN") or None,
         speech=True if args.speech else None,
         large_text=True if args.large_text else None,

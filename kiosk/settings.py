@@ -1,4 +1,5 @@
-"""The kiosk's own settings: which kiosk it is, its printer, the staff PIN and its timers.
+"""The kiosk's own settings: which kiosk it is, its printer, scanner and door sensor, the
+staff PIN and its timers.
 
 They come from a small TOML file (``gateway kiosk --config kiosk.toml``), then from the
 command line. The centre's needs and languages come from the store, not from here.
@@ -21,6 +22,9 @@ class KioskSettings:
     name: str = "kiosk-1"
     printer: str = "none"
     printer_profile: str = "TM-T88V"
+    paper_width: int = 80  # mm: 80 or 58
+    scanner: str | None = None  # a serial appointment scanner: serial:/dev/ttyACM0?baud=9600
+    door: str | None = None  # a door-counter sensor, one line per person: serial:...
     staff_pin: str | None = None
     idle_seconds: float = 60.0  # no touch for this long: the warning shows
     warn_seconds: float = 30.0  # then this long to tap "I'm still here"
@@ -47,6 +51,28 @@ class KioskSettings:
             self.qr_template.format(centre="c", day="d", number="n")
         except (KeyError, IndexError, ValueError):
             out.append("qr_template: may use only {centre}, {day} and {number}")
+        out += self._device_problems()
+        return out
+
+    def _device_problems(self) -> list[str]:
+        from devices.lines import parse_line_spec
+        from devices.printers import open_printer
+
+        out = []
+        if self.paper_width not in (58, 80):
+            out.append("paper_width: must be 58 or 80 (mm)")
+        else:
+            try:
+                open_printer(self.printer, profile=self.printer_profile, width_mm=self.paper_width)
+            except ValueError as exc:
+                out.append(f"printer: {exc}")
+        for name in ("scanner", "door"):
+            spec = getattr(self, name)
+            if spec is not None:
+                try:
+                    parse_line_spec(spec)
+                except ValueError as exc:
+                    out.append(f"{name}: {exc}")
         return out
 
 

@@ -1,0 +1,131 @@
+"""The kiosk's devices: its printer's health, an appointment scanner and a door sensor.
+
+Mixed into ``KioskApp``. Devices report from their own threads; what they report (a
+printer's health, a scanner unplugged, people coming through the door) is written to the
+store off the UI thread, and kept while the store is down until it is back. Health is
+written when it changes, so staff screens see "paper low" or "scanner unplugged" as an
+alert, and the last known health of each device stays in the store.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from gateway.errors import StoreUnavailable
+
+if TYPE_CHECKING:
+    from devices.lines import LineDevice, Scan
+    from gateway.clock import Clock
+    from gateway.queue import Queue
+    from kiosk.settings import KioskSettings
+
+log = logging.getLogger("gateway.kiosk")
+
+MAX_DOOR_ENTRIES = 5000  # door counts kept while the store is down
+
+
+class KioskHardware:
+    queue: Queue | None
+    settings: KioskSettings
+    printer: Any
+    clock: Clock
+
+    def start_devices(self) -> None:
+        """Open the scanner and the door sensor (if set), each in its own thread."""
+        from devices.lines import LineDevice
+
+        self._device_lock = threading.Lock()
+        self._health_written: dict[str, str] = {}
+        self._health_news: dict[str, tuple[str, str, str | None]] = {}
+        self._door_entries: deque[datetime] = deque(maxlen=MAX_DOOR_ENTRIES)
+        self.scanner: LineDevice | None = None
+        self.door: LineDevice | None = None
+        if self.settings.scanner:
+            self.scanner = LineDevice(
+                self.settings.scanner,
+                self._scanner_line,
+                lambda state, detail: self.device_health(
+                    "scanner", state, self.settings.scanner or "", detail
+                ),
+                name="scanner",
+            ).start()
+        if self.settings.door:
+            self.door = LineDevice(
+                self.settings.door,
+                self._door_line,
+                lambda state, detail: self.device_health(
+                    "door", state, self.settings.door or "", detail
+                ),
+                name="door",
+            ).start()
+
+    def stop_devices(self) -> None:
+        for device in (getattr(self, "scanner", None), getattr(self, "door", None)):
+            if device is not None:
+                device.stop()
+
+    # -- health ----------------------------------------------------------------------
+
+    def device_health(self, device: str, health: str, spec: str, detail: str | None) -> None:
+        """A device's health, from any thread; written to the store when it changed."""
+        with self._device_lock:
+            self._health_news[device] = (health, spec, detail)
+        self.write_device_news()
+
+    def printer_checked(self, status: Any, detail: str | None = None) -> None:
+        """What the printer said before or after a job (``PrinterStatus``)."""
+        if self.printer.configured:
+            if detail is None and status.health != "ok":
+                detail = status.sentence()
+            self.device_health("printer", status.health, self.printer.spec, detail)
+
+    def write_device_news(self) -> None:
+        """Write changed health and door counts; keep them if the store is down."""
+        with self._device_lock:
+            queue = self.queue
+            if queue is None:
+                return
+            for device, (health, spec, detail) in list(self._health_news.items()):
+                if self._health_written.get(device) != health:
+                    try:
+                        queue.report_device_health(
+                            self.settings.name, device, health, spec=spec, detail=detail
+                        )
+                    except StoreUnavailable as exc:
+                        log.warning("device health kept for later: %s", exc)
+                        return
+                    except Exception:
+                        log.exception("device health not recorded: %s %s", device, health)
+                    self._health_written[device] = health
+                del self._health_news[device]
+            while self._door_entries:
+                try:
+                    queue.count_door_entry(self.settings.name, at=self._door_entries[0])
+                except StoreUnavailable as exc:
+                    log.warning("door counts kept for later: %s", exc)
+                    return
+                except Exception:
+                    log.exception("door count not recorded")
+                self._door_entries.popleft()
+
+    def forget_written_health(self) -> None:
+        """After an outage or a restart, write each device's health again."""
+        with self._device_lock:
+            self._health_written.clear()
+
+    # -- lines from the devices (their own threads) ---------------------------------------
+
+    def _scanner_line(self, scan: Scan) -> None:
+        try:
+            self.call_from_thread(self.scanned, scan)  # type: ignore[attr-defined]
+        except RuntimeError:  # the app is closing
+            log.info("scan ignored: the kiosk is closing")
+
+    def _door_line(self, scan: Scan) -> None:
+        with self._device_lock:
+            self._door_entries.append(self.clock.now())
+        self.write_device_news()
