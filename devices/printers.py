@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import select
 import socket
 import time
@@ -436,5 +437,12 @@ def _reason(exc: BaseException) -> str:
         return exc.strerror.lower()
     if isinstance(exc, TimeoutError | socket.timeout):
         return "it timed out"
-    text = str(exc).strip().splitlines()
-    return (text[-1] if text else exc.__class__.__name__)[:120]
+    lines = str(exc).strip().splitlines()
+    text = re.sub(r"\[Errno -?\d+\]\s*", "", lines[-1] if lines else "").strip(" ).:")
+    text = re.sub(r":\s*'[^']*'$", "", text)  # the path again, after the OS's words
+    if "USB device not found" in text:
+        return "no such USB device is plugged in"
+    text = text.rsplit(": ", 1)[-1]  # "could not open port X: No such file" -> the cause
+    if text[1:2].islower():
+        text = text[:1].lower() + text[1:]
+    return text[:120] or exc.__class__.__name__

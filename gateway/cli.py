@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--appointment-time", metavar="ISO-TIME")
     p.add_argument("--postcode", metavar="DISTRICT")
     p.add_argument("--consent", action="store_true", help="agrees to share details")
+    p.add_argument("--printer", metavar="SPEC", help="print the ticket here: " + PRINTER_HELP)
     p = add("call", "call the next ticket (or --ticket T) to a counter; exit 3 if none")
     p.add_argument("counter")
     p.add_argument("--ticket")
@@ -90,6 +91,19 @@ def _parser() -> argparse.ArgumentParser:
     p = add("watch", "print events after a cursor (commit order)")
     p.add_argument("--after", type=int, default=0)
     p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for news")
+    p = add("reprint", "print a ticket again (--printer, else $GATEWAY_PRINTER)")
+    p.add_argument("ticket")
+    p.add_argument("--printer", metavar="SPEC", help=PRINTER_HELP)
+    p.add_argument("--lang", help="the language of the service line (default: the visit's)")
+    p = add("printer", "print a test page on a printer, or only ask its status")
+    p.add_argument("action", choices=["test", "status"])
+    p.add_argument("--printer", metavar="SPEC", help=PRINTER_HELP)
+    p.add_argument("--profile", help="python-escpos printer profile (default TM-T88V)")
+    p.add_argument("--width", type=int, choices=[58, 80], help="paper width in mm (default 80)")
+    add("devices", "list the USB printers and serial ports this machine can see")
+    p = add("door", "count people at the door from a sensor (one line per person)")
+    p.add_argument("--door", required=True, metavar="SPEC", help="serial:PATH?baud=9600")
+    p.add_argument("--name", help="where the door is, in events (default door)")
     p = add("demo", "play a realistic day in a fresh demo centre, fast")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--day", help="the date to play (default: the next weekday)")
@@ -224,6 +238,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         "watch": _watch,
         "demo": _demo,
         "kiosk": _kiosk,
+        "printer": lambda a: _plugin("gateway.devices", "printer-test")(a),
+        "devices": lambda a: _plugin("gateway.devices", "list")(a),
     }
     if args.command in handlers:
         return handlers[args.command](args)
@@ -257,6 +273,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             if args.ticket
             else queue.call_next(args.counter, staff=args.actor),
         ),
+        "reprint": lambda: _plugin("gateway.devices", "reprint")(args, queue),
+        "door": lambda: _plugin("gateway.devices", "door")(args, queue),
         "counter-state": lambda: _counter_state(args, queue),
         "close-day": lambda: _close_day(args, queue),
     }
@@ -283,7 +301,11 @@ def _checkin(args: argparse.Namespace, queue: Any) -> int:
         appointment_at=appointment_at,
         consent_share=args.consent,
     )
-    return _one(args, ticket)
+    _one(args, ticket)
+    if args.printer:
+        code: int = _plugin("gateway.devices", "print-ticket")(args, queue, ticket)
+        return code
+    return 0
 
 
 def _counter_state(args: argparse.Namespace, queue: Any) -> int:
@@ -434,21 +456,26 @@ def _watch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _screen(name: str) -> Callable[..., int]:
-    """A screen (the kiosk, ...) registered under the ``gateway.screens`` entry points.
+def _plugin(group: str, name: str) -> Callable[..., int]:
+    """A screen (``gateway.screens``: the kiosk, ...) or a hardware command
+    (``gateway.devices``: printing, ...) registered as an entry point.
 
-    The core never imports screens: they register themselves when installed, so the CLI
-    can open them while ``gateway/`` stays headless.
+    The core never imports screens or devices: they register themselves when installed,
+    so the CLI can open them while ``gateway/`` stays headless.
     """
     from importlib.metadata import entry_points
 
     from gateway.errors import GatewayError
 
-    found = entry_points(group="gateway.screens", name=name)
+    found = entry_points(group=group, name=name)
     if not found:
-        raise GatewayError(f"The {name} screen is not installed here; reinstall gateway-centre.")
+        raise GatewayError(f"'{name}' is not installed here; reinstall gateway-centre.")
     opener: Callable[..., int] = next(iter(found)).load()
     return opener
+
+
+def _screen(name: str) -> Callable[..., int]:
+    return _plugin("gateway.screens", name)
 
 
 def _kiosk(args: argparse.Namespace) -> int:

@@ -378,6 +378,12 @@ class Queue(ReferralVerbs, CounterVerbs, FootfallVerbs):
             view = self._view(session, find_ticket(session, self.centre, ref, day))
         return self._with_wait(view)
 
+    def visit_language(self, ticket: TicketView) -> str:
+        """The language the customer chose for this ticket's visit (for a reprint)."""
+        with self.store.read() as session:
+            visit = session.get(Visit, ticket.visit_id)
+            return visit.language if visit is not None else "en"
+
 
 def normalise_district(text: str) -> str:
     """A postcode district: the outward code only ("ME14 1XX" -> "ME14"), upper case."""

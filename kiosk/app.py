@@ -16,7 +16,6 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from textual import events, work
 from textual._context import active_message_pump
@@ -327,6 +326,7 @@ class KioskApp(KioskHardware, App[None], inherit_bindings=False):
             self.call_later(screen.no_printer)
 
     def reference(self, ticket: TicketView) -> str:
+        """The ticket's QR payload (the settings' ``qr_template``)."""
         assert self.queue is not None
         return self.settings.qr_template.format(
             centre=self.queue.centre.code, day=ticket.day.isoformat(), number=ticket.number
@@ -334,23 +334,11 @@ class KioskApp(KioskHardware, App[None], inherit_bindings=False):
 
     @work(thread=True, group="print", exit_on_error=False)
     def _print_ticket(self, screen: TicketScreen, ticket: TicketView, language: str) -> None:
+        from devices.commands import printed_ticket
         from devices.printers import PrintFailed
-        from devices.tickets import PrintedTicket
 
         assert self.queue is not None
-        service = self.config.service(ticket.service)
-        local = ticket.issued_at.astimezone(ZoneInfo(self.queue.centre.timezone))
-        printed = PrintedTicket(
-            centre=self.centre_name,
-            number=ticket.number,
-            service=service.name_in(language) if service else ticket.service_name,
-            service_en=ticket.service_name,
-            ahead=ticket.wait.ahead if ticket.wait else None,
-            wait_minutes=ticket.wait.minutes if ticket.wait else None,
-            issued=local.strftime("%d/%m/%Y %H:%M"),
-            reference=self.reference(ticket),
-            language=language,
-        )
+        printed = printed_ticket(self.queue, ticket, language, self.settings.qr_template)
         try:
             result = self.printer.print_ticket(printed)
         except PrintFailed as exc:
