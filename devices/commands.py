@@ -179,18 +179,16 @@ def serial_ports() -> list[dict[str, str]]:
 
 def door(args: argparse.Namespace, queue: Any) -> int:
     """``gateway door --door SPEC``: count people coming in, one ``door_entry`` event
-    per line from the sensor, until stopped (Ctrl-C or the service manager)."""
+    per line from the sensor, until stopped (Ctrl-C or the service manager). Counts made
+    while the store is down are kept and written, with their times, when it is back."""
+    from collections import deque
+
     from devices.lines import LineDevice
 
     place = args.name or "door"
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-
-    def entered(_scan: Any) -> None:
-        try:
-            queue.count_door_entry(place)
-        except Exception as exc:  # the store is down: say so, keep counting
-            print(f"A door count was not recorded: {exc}", file=sys.stderr)
+    seen: deque[Any] = deque(maxlen=5000)
 
     def state(health: str, detail: str) -> None:
         print(f"door sensor {args.door}: {health} ({detail})", file=sys.stderr)
@@ -200,12 +198,21 @@ def door(args: argparse.Namespace, queue: Any) -> int:
             print(f"The door sensor's state was not recorded: {exc}", file=sys.stderr)
 
     try:
-        sensor = LineDevice(args.door, entered, state, name="door").start()
+        sensor = LineDevice(
+            args.door, lambda _scan: seen.append(queue.clock.now()), state, name="door"
+        ).start()
     except ValueError as exc:
         return _fail(str(exc))
     try:
         while not stop.wait(0.5):
-            pass
+            while seen:
+                try:
+                    queue.count_door_entry(place, at=seen[0])
+                except Exception as exc:  # the store is down: keep the counts, try again
+                    print(f"Door counts kept for later: {exc}", file=sys.stderr)
+                    stop.wait(5)
+                    break
+                seen.popleft()
     except KeyboardInterrupt:
         pass
     sensor.stop()

@@ -143,3 +143,34 @@ def test_usb_printers_are_found_by_their_printer_interface(tmp_path):
     (mouse / "1-2:1.0" / "bInterfaceClass").write_text("03\n")
     found = [d for d in usb_printers(tmp_path) if d["spec"].startswith("usb:")]
     assert found == [{"spec": "usb:04b8:0202", "name": "EPSON TM-T88V"}]
+
+
+def test_gateway_door_counts_each_line_and_stops_cleanly(db):  # noqa: F811
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.devices.fakes import FakeSerialLine
+
+    with FakeSerialLine() as sensor:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gateway.cli", "door", "--door", sensor.spec,
+             "--name", "front-door", "--db", db],
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            assert sensor.wait_opened(timeout=15), "gateway door never opened the sensor"
+            for _ in range(4):
+                sensor.send_line("IN")
+            deadline = time.monotonic() + 15
+            while len(_events(db, "door_entry")) < 4 and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _, err = process.communicate(timeout=10)
+    assert process.returncode == 0, err
+    entries = _events(db, "door_entry")
+    assert len(entries) == 4 and {e["sensor"] for e in entries} == {"front-door"}
+    (health,) = _events(db, "device_health")
+    assert (health["place"], health["device"], health["health"]) == ("front-door", "door", "ok")
