@@ -48,7 +48,8 @@ class DeviceNow:
     health: str
     detail: str | None
     spec: str
-    checked_minutes: int
+    since_minutes: int  # in this health
+    checked_minutes: int  # since it was last asked
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,7 @@ def room_status(store: Store, centre: CentreView, now: datetime) -> RoomStatus:
             health=d.health,
             detail=d.detail,
             spec=d.spec,
+            since_minutes=max(0, int((now - d.changed_at).total_seconds() // 60)),
             checked_minutes=max(0, int((now - d.checked_at).total_seconds() // 60)),
         )
         for d in health

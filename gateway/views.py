@@ -111,12 +111,13 @@ def status_text(centre: CentreView, status: RoomStatus) -> str:
     total = sum(q.waiting for q in status.queues)
     parts: list[Any] = [queues, counters]
     if status.devices:
-        devices = Table("where", "device", "health", "checked", "detail", title="Devices")
+        devices = Table("where", "device", "health", "for", "checked", "detail", title="Devices")
         for d in status.devices:
             devices.add_row(
                 d.place,
                 d.device,
                 d.health.replace("_", " ") + ("" if d.health == "ok" else " !"),
+                f"{d.since_minutes} min",
                 f"{d.checked_minutes} min ago",
                 d.detail or "-",
             )

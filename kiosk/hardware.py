@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("gateway.kiosk")
 
 MAX_DOOR_ENTRIES = 5000  # door counts kept while the store is down
+HEALTH_REFRESH_SECONDS = 300.0  # unchanged health is written again this often ("checked")
 
 
 class KioskHardware:
@@ -39,7 +41,7 @@ class KioskHardware:
         from devices.lines import LineDevice
 
         self._device_lock = threading.Lock()
-        self._health_written: dict[str, str] = {}
+        self._health_written: dict[str, tuple[str, float]] = {}
         self._health_news: dict[str, tuple[str, str, str | None]] = {}
         self._door_entries: deque[datetime] = deque(maxlen=MAX_DOOR_ENTRIES)
         self.scanner: LineDevice | None = None
@@ -90,7 +92,9 @@ class KioskHardware:
             if queue is None:
                 return
             for device, (health, spec, detail) in list(self._health_news.items()):
-                if self._health_written.get(device) != health:
+                written, at = self._health_written.get(device, (None, 0.0))
+                now = time.monotonic()
+                if written != health or now - at >= HEALTH_REFRESH_SECONDS:
                     try:
                         queue.report_device_health(
                             self.settings.name, device, health, spec=spec, detail=detail
@@ -100,7 +104,7 @@ class KioskHardware:
                         return
                     except Exception:
                         log.exception("device health not recorded: %s %s", device, health)
-                    self._health_written[device] = health
+                    self._health_written[device] = (health, now)
                 del self._health_news[device]
             while self._door_entries:
                 try:

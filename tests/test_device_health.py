@@ -49,7 +49,7 @@ def test_the_room_status_shows_each_devices_last_health(queue, clock):
     status = room_status(queue.store, queue.centre, clock.now())
     (device,) = status.devices
     assert (device.place, device.device, device.health) == ("kiosk-1", "printer", "paper_out")
-    assert device.checked_minutes == 12
+    assert device.checked_minutes == 12 and device.since_minutes == 12
     assert status.as_dict()["devices"][0]["health"] == "paper_out"
 
 
@@ -79,3 +79,12 @@ def test_a_reprint_is_recorded_against_the_ticket(queue):
     (event,) = _events(queue, "ticket_reprinted")
     assert event.ticket_id == ticket.id and event.data["printer"] == "preview:/tmp/x"
     assert queue.visit_language(ticket) == "en"
+
+
+def test_an_unchanged_report_moves_checked_but_not_since(queue, clock):
+    queue.report_device_health("kiosk-1", "scanner", "ok", spec="serial:/dev/ttyACM0")
+    clock.advance(minutes=7)
+    queue.report_device_health("kiosk-1", "scanner", "ok", spec="serial:/dev/ttyACM0")
+    (device,) = room_status(queue.store, queue.centre, clock.now()).devices
+    assert (device.since_minutes, device.checked_minutes) == (7, 0)
+    assert len(_events(queue, "device_health")) == 1
