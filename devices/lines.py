@@ -13,6 +13,7 @@ so the caller can refuse it. Scanners end a code with CR, LF or both.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import unicodedata
@@ -26,6 +27,9 @@ log = logging.getLogger("gateway.devices")
 MAX_LINE = 200  # characters; a scanner's longest sensible code
 RETRY_SECONDS = 2.0  # how often to look for an unplugged device
 READ_SECONDS = 0.2  # how long one read waits, so stop() is quick
+BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+# Terminal escape sequences (CSI, OSC, and two-byte ones), removed whole from a line.
+ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?")
 
 
 @dataclass(frozen=True)
@@ -49,22 +53,28 @@ def parse_line_spec(spec: str) -> LineSpec:
     """``serial:PATH[?baud=N]``; raises ValueError with a sentence otherwise."""
     head, _, query = spec.strip().partition("?")
     kind, _, path = head.partition(":")
-    options = {k: v[-1] for k, v in parse_qs(query).items()}
+    refused = ValueError(
+        f"'{spec}' is not a serial device (use serial:/dev/ttyACM0 or "
+        "serial:/dev/ttyUSB0?baud=9600)."
+    )
+    try:
+        parsed = parse_qs(query, keep_blank_values=True, strict_parsing=bool(query))
+    except ValueError:
+        raise refused from None
+    options = {k: v[-1] for k, v in parsed.items()}
     baud = options.pop("baud", "9600")
-    if kind != "serial" or not path or options or not baud.isdigit():
-        raise ValueError(
-            f"'{spec}' is not a serial device (use serial:/dev/ttyACM0 or "
-            "serial:/dev/ttyUSB0?baud=9600)."
-        )
+    if kind != "serial" or not path or options or not baud.isdigit() or int(baud) not in BAUDS:
+        raise refused
     return LineSpec(spec.strip(), path, int(baud))
 
 
 def clean_line(raw: bytes) -> Scan:
     """Decode one line from a device and make it safe to show and store."""
-    garbage = b"\x00" in raw or b"\x1b" in raw
     text = raw.decode("utf-8", errors="replace")
-    if "\ufffd" in text:
-        garbage = True
+    # Stray controls (a tab, a bell, STX/ETX framing) are noise and dropped; NUL, escape
+    # sequences and bytes that are not UTF-8 mean this is not a code at all.
+    garbage = any(ch in "\ufffd\x00\x1b\x9b" for ch in text)
+    text = ESCAPES.sub("", text)
     kept = "".join(ch for ch in text if not unicodedata.category(ch).startswith("C")).strip()
     if len(kept) > MAX_LINE:
         return Scan(kept[:MAX_LINE], too_long=True, garbage=garbage)
@@ -143,7 +153,7 @@ class LineDevice:
     def _read_lines(self, port: Any) -> None:
         pending = b""
         while not self._stop.is_set():
-            chunk = port.read(256)  # returns b"" after READ_SECONDS of quiet
+            chunk = port.read(port.in_waiting or 1)  # b"" after READ_SECONDS of quiet
             if not chunk:
                 continue
             pending += chunk

@@ -1,6 +1,6 @@
 """Thermal printers chosen by one string, their status, and sending a ticket to them.
 
-Specs (``?profile=``, ``?width=`` and ``?status=off`` may follow any of them):
+Specs (``?profile=``, ``?width=``, ``?status=off`` and ``?qr=native`` may follow any):
 
 - ``usb:VID:PID``: a USB printer, e.g. ``usb:04b8:0202`` (needs a udev rule, and no
   usblp or CUPS holding the device);
@@ -84,6 +84,7 @@ class PrinterStatus:
     paper: str | None = None  # ok | low | out
     cover_open: bool | None = None
     note: str = ""  # why it is unknown, when it is
+    asked: bool = True  # False: this connection cannot report status, so was not asked
 
     @property
     def answered(self) -> bool:
@@ -116,7 +117,9 @@ class PrinterStatus:
             "paper_out": "The printer is out of paper.",
             "cover_open": "The printer's cover is open.",
             "offline": "The printer is offline.",
-            "unknown": f"The printer did not answer{': ' + self.note if self.note else ''}.",
+            "unknown": f"The printer did not answer{': ' + self.note if self.note else ''}."
+            if self.asked
+            else "This printer cannot report its status.",
         }[self.health]
 
 
@@ -151,6 +154,7 @@ class Printer:
     profile: str = "TM-T88V"
     width_mm: int = 80
     asks_status: bool = True
+    native_qr: bool = False
     options: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
@@ -160,7 +164,12 @@ class Printer:
     # -- what a caller uses ------------------------------------------------------------
 
     def ticket_bytes(self, ticket: PrintedTicket) -> bytes:
-        return layout_bytes(ticket_layout(ticket), profile=self.profile, width_mm=self.width_mm)
+        return layout_bytes(
+            ticket_layout(ticket),
+            profile=self.profile,
+            width_mm=self.width_mm,
+            native_qr=self.native_qr,
+        )
 
     def print_ticket(self, ticket: PrintedTicket) -> PrintResult:
         """Print one ticket; raises ``PrintFailed`` with a sentence if it did not."""
@@ -184,6 +193,8 @@ class Printer:
             return PrinterStatus(note="no printer is set")
         if self.kind == "preview":
             return READY if _writable(Path(self.target)) else PrinterStatus(note="no folder")
+        if not self.asks_status:  # and never open a file: opening it would empty it
+            return PrinterStatus(asked=False)
         began = time.monotonic()
         try:
             with self._connection() as connection:
@@ -199,7 +210,9 @@ class Printer:
         if not self.configured:
             raise PrintFailed("No printer is set for this kiosk.")
         began = time.monotonic()
-        data = layout_bytes(blocks, profile=self.profile, width_mm=self.width_mm)
+        data = layout_bytes(
+            blocks, profile=self.profile, width_mm=self.width_mm, native_qr=self.native_qr
+        )
         if self.kind == "preview":
             files = self._preview(data, blocks, name)
             return PrintResult(READY, READY, time.monotonic() - began, files)
@@ -300,7 +313,7 @@ class Printer:
     def _ask(self, connection: Any) -> PrinterStatus:
         """Online? Then paper; if offline, why. The first silence ends the questions."""
         if not self.asks_status or self.kind == "file":
-            return PrinterStatus(note="this printer is not asked for its status")
+            return PrinterStatus(asked=False)
         online = self._question(connection, PRINTER_STATUS)
         if online is None:
             return PrinterStatus(note=f"no answer within {STATUS_SECONDS:g} s")
@@ -368,12 +381,15 @@ def open_printer(
         options = {k: v[-1] for k, v in parse_qs(query, strict_parsing=bool(query)).items()}
     except ValueError:
         raise ValueError(f"'{spec}': the part after ? is not name=value pairs.") from None
-    unknown = set(options) - {"baud", "profile", "width", "status"}
+    unknown = set(options) - {"baud", "profile", "width", "status", "qr"}
     if unknown:
         raise ValueError(
             f"'{spec}': {', '.join(sorted(unknown))} is not a printer option "
-            "(use baud, profile, width or status)."
+            "(use baud, profile, width, status or qr)."
         )
+    qr = options.get("qr", "image")
+    if qr not in ("image", "native"):
+        raise ValueError(f"'{spec}': qr must be image or native.")
     profile = options.get("profile", profile or "TM-T88V")
     if not known_profile(profile):
         raise ValueError(
@@ -390,6 +406,7 @@ def open_printer(
         "profile": profile,
         "width_mm": int(width),
         "asks_status": asks == "on" and kind in ("usb", "serial", "tcp"),
+        "native_qr": qr == "native",
         "options": options,
     }
     if kind == "none" and not rest:
