@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -156,20 +157,7 @@ class FootfallVerbs(Engine):
     ) -> None:
         """Record that a ticket did not print: a ``print_failed`` alert for staff. The
         ticket itself is untouched (it was in the store before printing began)."""
-
-        def work(session: Session, log: EventLog, now: datetime) -> None:
-            row = self._ticket(session, ticket, now)
-            log.add(
-                "print_failed",
-                now,
-                ticket_id=row.id,
-                visit_id=row.visit_id,
-                number=row.number,
-                reason=reason[:200],
-                printer=printer,
-            )
-
-        self._run(work)
+        self._ticket_event("print_failed", ticket, reason=reason[:200], printer=printer)
 
     def report_device_health(
         self,
@@ -239,17 +227,14 @@ class FootfallVerbs(Engine):
 
     def record_reprint(self, ticket: str | int, *, printer: str) -> TicketView:
         """A ticket was printed again (``gateway reprint``): a ``ticket_reprinted`` event."""
+        return self._ticket_event("ticket_reprinted", ticket, printer=printer[:200])
+
+    def _ticket_event(self, kind: str, ticket: str | int, **data: Any) -> TicketView:
+        """An event about a ticket that changes nothing in it (printing, ...)."""
 
         def work(session: Session, log: EventLog, now: datetime) -> TicketView:
             row = self._ticket(session, ticket, now)
-            log.add(
-                "ticket_reprinted",
-                now,
-                ticket_id=row.id,
-                visit_id=row.visit_id,
-                number=row.number,
-                printer=printer[:200],
-            )
+            log.add(kind, now, ticket_id=row.id, visit_id=row.visit_id, number=row.number, **data)
             return self._view(session, row)
 
         return self._run(work)

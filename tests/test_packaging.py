@@ -25,6 +25,7 @@ def test_wheel_carries_packages_example_centre_and_migrations(tmp_path):
     assert "gateway/migrations/env.py" in names
     assert "gateway/migrations/script.py.mako" in names
     assert any(n.startswith("gateway/migrations/versions/0001") for n in names)
+    assert any(n.startswith("gateway/migrations/versions/0002") for n in names)
     # The kiosk needs its stylesheet and every language's compiled catalogue.
     assert "kiosk/kiosk.tcss" in names
     for language in ("pl", "ro", "ne", "uk", "tr"):
@@ -32,3 +33,6 @@ def test_wheel_carries_packages_example_centre_and_migrations(tmp_path):
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "gateway = gateway.cli:main" in text
+    # The hardware commands are found through entry points, as the screens are.
+    assert "[gateway.devices]" in text and "reprint = devices.commands:reprint" in text
+    assert "kiosk = kiosk.run:open_kiosk" in text

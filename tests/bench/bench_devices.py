@@ -55,6 +55,7 @@ import pytest
 
 from tests.bench.bench_queue import machine
 from tests.bench.bench_status import percentile
+from tests.bench.results import results_fixture
 
 PROFILE = "TM-T88V"
 TARGET_BUILD_MS = {"latin": 30.0, "devanagari": 150.0}
@@ -362,19 +363,7 @@ def report(results: dict[str, Any]) -> str:
 # -- under pytest ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    found: dict[str, Any] = {
-        "machine": machine(),
-        "load_average_before": [round(x, 2) for x in os.getloadavg()],
-    }
-    yield found
-    found["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-    target = os.environ.get("GATEWAY_BENCH_JSON") or str(
-        tmp_path_factory.mktemp("bench") / "devices.json"
-    )
-    Path(target).write_text(json.dumps(found, indent=2) + "\n", encoding="utf-8")
-    print("\n" + report(found) + f"\n  JSON: {target}")
+results = results_fixture("devices", report)
 
 
 @pytest.mark.parametrize("script", ["latin", "devanagari"])

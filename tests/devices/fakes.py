@@ -199,7 +199,39 @@ class _Device:
         self.stop()
 
 
-class FakeSerialPrinter(_Recording, _Device):
+class _PtyDevice(_Device):
+    """A fake on a pseudo-terminal: its path (the ``link`` if given, else the tty), its spec,
+    and start/stop as plug/unplug."""
+
+    link: Path | None
+    tty: str | None
+
+    @property
+    def path(self) -> str:
+        if self.link is not None:
+            return str(self.link)
+        if self.tty is None:
+            raise RuntimeError(f"the {type(self).__name__} is not plugged in")
+        return self.tty
+
+    @property
+    def spec(self) -> str:
+        return f"serial:{self.path}"
+
+    def start(self) -> None:
+        self.plug()
+
+    def stop(self) -> None:
+        self.unplug()
+
+    def plug(self) -> None:
+        raise NotImplementedError
+
+    def unplug(self) -> None:
+        raise NotImplementedError
+
+
+class FakeSerialPrinter(_Recording, _PtyDevice):
     """A serial thermal printer on a raw pseudo-terminal.
 
     ``path`` is ``link`` if given, else the slave tty (which changes on each ``plug()``).
@@ -222,24 +254,6 @@ class FakeSerialPrinter(_Recording, _Device):
     @mode.setter
     def mode(self, mode: str) -> None:
         self._mode = _check_mode(mode)
-
-    @property
-    def path(self) -> str:
-        if self.link is not None:
-            return str(self.link)
-        if self.tty is None:
-            raise RuntimeError("the fake printer is not plugged in")
-        return self.tty
-
-    @property
-    def spec(self) -> str:
-        return f"serial:{self.path}"
-
-    def start(self) -> None:
-        self.plug()
-
-    def stop(self) -> None:
-        self.unplug()
 
     def plug(self) -> None:
         if self._pty is not None:
@@ -385,7 +399,7 @@ class FakeNetworkPrinter(_Recording, _Device):
         return bool(data)
 
 
-class FakeSerialLine(_Device):
+class FakeSerialLine(_PtyDevice):
     """A serial barcode scanner or door-counter sensor on a pseudo-terminal.
 
     pyserial empties the input buffer when it opens a port, so send only after
@@ -399,24 +413,6 @@ class FakeSerialLine(_Device):
         self.tty: str | None = None
         self.received = b""
         self._pty: _Pty | None = None
-
-    @property
-    def path(self) -> str:
-        if self.link is not None:
-            return str(self.link)
-        if self.tty is None:
-            raise RuntimeError("the fake serial line is not plugged in")
-        return self.tty
-
-    @property
-    def spec(self) -> str:
-        return f"serial:{self.path}"
-
-    def start(self) -> None:
-        self.plug()
-
-    def stop(self) -> None:
-        self.unplug()
 
     def plug(self) -> None:
         """A new pty (cooked, like a fresh device node) and the link pointed at it."""
