@@ -540,6 +540,8 @@ class KioskApp(KioskHardware, App[None], inherit_bindings=False):
         screen = self.screen
         if isinstance(screen, QuestionScreen) and screen.question == "appointment":
             return False
+        if isinstance(screen, StaffPin | HelpDialog | IdleWarning):
+            return False  # staff typing a PIN fast is not a scan
         now = time.monotonic()
         fast = now - self._wedge_at <= WEDGE_GAP
         self._wedge_at = now

@@ -67,3 +67,25 @@ def test_the_kiosk_registers_itself_as_a_screen():
     (kiosk,) = entry_points(group="gateway.screens", name="kiosk")
     assert kiosk.value == "kiosk.run:open_kiosk"
     assert callable(kiosk.load())
+
+
+def test_devices_know_tickets_as_plain_data_never_the_database_or_a_screen():
+    import devices
+
+    modules = [m.name for m in pkgutil.walk_packages(devices.__path__, "devices.")]
+    assert "devices.printers" in modules and "devices.commands" in modules
+    code = (
+        "import importlib, json, sys\n"
+        f"for name in {modules!r}: importlib.import_module(name)\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    loaded = json.loads(result.stdout)
+    bad = [
+        m
+        for m in loaded
+        if m.split(".")[0] in ("sqlmodel", "sqlalchemy", "psycopg", "textual", "kiosk", "counter")
+    ]
+    assert bad == [], f"devices/ pulled in {bad}"
