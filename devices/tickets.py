@@ -25,7 +25,13 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-PRIVACY_LINE = "We keep your visit details only as long as the law allows."
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogue (``locales/``); translated where it is used."""
+    return message
+
+
+PRIVACY_LINE = N_("We keep your visit details only as long as the law allows.")
 
 # Printable width in dots, and characters per line in font A (12 dots wide), by paper width.
 PAPER_DOTS = {80: 512, 58: 384}
@@ -75,8 +81,40 @@ class Rule:
 Block = Line | Qr | Rule
 
 
+def wait_sentences(words: Any, ahead: int | None, minutes: int | None) -> list[str]:
+    """How many are ahead and how long the wait is, in the words of a translation
+    (``locales.translation``): the ticket screen and the paper say the same."""
+    if ahead is None:
+        return []
+    if ahead == 0:
+        out = [words.gettext("You are next.")]
+    else:
+        out = [
+            words.ngettext("%(n)d person is ahead of you.", "%(n)d people are ahead of you.", ahead)
+            % {"n": ahead}
+        ]
+    if minutes is None:
+        out.append(words.gettext("A member of staff will call you."))
+    elif minutes <= 1:
+        out.append(words.gettext("You should be called very soon."))
+    else:
+        out.append(
+            words.ngettext(
+                "Expected wait: about %(minutes)d minute.",
+                "Expected wait: about %(minutes)d minutes.",
+                minutes,
+            )
+            % {"minutes": minutes}
+        )
+    return out
+
+
 def ticket_layout(ticket: PrintedTicket) -> list[Block]:
-    """What the paper carries, top to bottom (the cut comes after)."""
+    """What the paper carries, top to bottom (the cut comes after). The lines for the
+    customer are in their language; the service is in English too, for staff."""
+    from locales import translation
+
+    words = translation(ticket.language)
     blocks: list[Block] = [Line(ticket.centre, bold=True), Rule()]
     blocks.append(Line(ticket.number, size=NUMBER_SIZE, bold=True))
     if ticket.service != ticket.service_en:
@@ -84,13 +122,10 @@ def ticket_layout(ticket: PrintedTicket) -> list[Block]:
         blocks.append(Line(ticket.service_en))
     else:
         blocks.append(Line(ticket.service_en, bold=True))
-    if ticket.ahead is not None:
-        blocks.append(Line(f"People ahead of you: {ticket.ahead}"))
-        if ticket.wait_minutes is not None:
-            blocks.append(Line(f"Expected wait: about {ticket.wait_minutes} min"))
+    blocks += [Line(text) for text in wait_sentences(words, ticket.ahead, ticket.wait_minutes)]
     blocks.append(Line(ticket.issued))
     blocks.append(Qr(ticket.reference))
-    blocks.append(Line(ticket.privacy, small=True))
+    blocks.append(Line(words.gettext(ticket.privacy), small=True))
     return blocks
 
 

@@ -8,14 +8,11 @@ compiled to ``.mo`` with Babel (``pybabel compile -d locales -D kiosk``).
 
 from __future__ import annotations
 
-import gettext
 from functools import cache
-from pathlib import Path
 
-import locales
+from locales import DOMAIN, LOCALE_DIR, translation
 
-DOMAIN = "kiosk"
-LOCALE_DIR = Path(locales.__file__).parent
+__all__ = ["DOMAIN", "LOCALE_DIR", "language_name", "shipped_languages", "translation"]
 
 # Each language by its own name, in its own script.
 LANGUAGE_NAMES = {
@@ -47,18 +44,6 @@ def _shipped() -> tuple[str, ...]:
     # Read from disk once: the catalogues do not change while the kiosk runs.
     found = sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.mo"))
     return ("en", *[lang for lang in found if lang != "en"])
-
-
-@cache
-def translation(language: str) -> gettext.NullTranslations:
-    """The translation for one language; English (the source text) when there is none.
-
-    Cached per language: a translation object is read-only, so sessions can share it;
-    what must never be shared is a process-wide *current* language.
-    """
-    if language == "en":
-        return gettext.NullTranslations()
-    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[language], fallback=True)
 
 
 def language_name(language: str) -> str:

@@ -9,6 +9,7 @@ from textual.widgets import Static
 
 from gateway.tickets import TicketView
 from kiosk.bigtext import big
+from kiosk.i18n import translation
 from kiosk.screens.base import KioskScreen
 from kiosk.widgets import Choice, Choices, QrCode
 
@@ -47,30 +48,13 @@ class TicketScreen(KioskScreen):
         yield Choices([Choice("done", _("Finished, thank you"))], more="", slots=2)
 
     def wait_line(self) -> str:
-        _ = self._
+        """The same sentences as on the printed ticket (``devices.tickets``)."""
+        from devices.tickets import wait_sentences
+
         wait = self.ticket.wait
         if wait is None:
             return ""
-        if wait.ahead == 0:
-            ahead = _("You are next.")
-        else:
-            ahead = self.kiosk.session_ngettext(
-                "%(n)d person is ahead of you.", "%(n)d people are ahead of you.", wait.ahead
-            ) % {"n": wait.ahead}
-        if wait.minutes is None:
-            return ahead + " " + _("A member of staff will call you.")
-        if wait.minutes <= 1:
-            return ahead + " " + _("You should be called very soon.")
-        return (
-            ahead
-            + " "
-            + self.kiosk.session_ngettext(
-                "Expected wait: about %(minutes)d minute.",
-                "Expected wait: about %(minutes)d minutes.",
-                wait.minutes,
-            )
-            % {"minutes": wait.minutes}
-        )
+        return " ".join(wait_sentences(translation(self.kiosk.language), wait.ahead, wait.minutes))
 
     def spoken(self) -> str:
         number = " ".join(self.ticket.number)

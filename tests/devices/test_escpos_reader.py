@@ -10,6 +10,7 @@ import pytest
 from PIL import Image, ImageChops, ImageDraw
 
 from devices.tickets import ticket_bytes
+from locales import translation
 from tests.devices.escpos_reader import Line, Reading, dummy_printer, read_escpos
 from tests.devices.test_tickets import NEPALI, needs_devanagari
 
@@ -45,7 +46,11 @@ def test_every_part_of_the_ticket_reaches_the_paper_as_text(polish_ticket):
     words = " ".join(polish_ticket.text.split())
     for part in (POLISH.centre, POLISH.number, POLISH.service_en, POLISH.issued):
         assert polish_ticket.line_with(part)
-    assert POLISH.privacy in words  # it may be wrapped over two lines
+    # The privacy line and the wait are in the customer's language (it may wrap).
+    polish = translation("pl")
+    assert polish.gettext(POLISH.privacy) in words
+    assert polish.gettext(POLISH.privacy) != POLISH.privacy
+    assert "2 osoby" in words and "8 minut" in words
 
 
 def test_the_ticket_number_is_the_largest_text_on_the_ticket(polish_ticket):

@@ -41,9 +41,10 @@ def test_a_mixed_line_is_cut_into_runs_of_one_script():
 def test_devanagari_goes_out_as_an_image_not_as_question_marks():
     nepali = ticket_bytes(NEPALI)
     untranslated = ticket_bytes(replace(NEPALI, service="Council tax"))
-    # One more raster image than the same ticket without the Nepali line (the other is
-    # the QR code), and none of the Devanagari reached the printer as text.
-    assert nepali.count(RASTER) == untranslated.count(RASTER) + 1 == 2
+    # One more raster image than the same Nepali ticket without the Nepali service (the
+    # others are the QR code and the Nepali wait and privacy lines), and none of the
+    # Devanagari reached the printer as text.
+    assert nepali.count(RASTER) == untranslated.count(RASTER) + 1 == 5
     assert "काउन्सिल".encode("cp437", errors="replace") not in nepali
     assert b"C014" in nepali and b"Council tax" in nepali
 
@@ -62,3 +63,18 @@ def test_latin_and_polish_stay_text():
     data = ticket_bytes(polish)
     assert b"Podatek lokalny" in data
     assert data.count(RASTER) == 1  # the QR code only
+
+
+def test_the_customers_lines_are_in_their_language_and_cyrillic_stays_text():
+    from locales import translation
+    from tests.devices.escpos_reader import read_escpos
+
+    ukrainian = replace(NEPALI, service="Муніципальний податок", language="uk")
+    reading = read_escpos(ticket_bytes(ukrainian))
+    words = " ".join(reading.text.split())
+    uk = translation("uk")
+    ahead = uk.ngettext("%(n)d person is ahead of you.", "%(n)d people are ahead of you.", 2)
+    assert ahead % {"n": 2} in words and ahead != "%(n)d people are ahead of you."
+    assert "Муніципальний податок" in words and "Council tax" in words
+    assert reading.images and len(reading.images) == 1  # the QR code: Cyrillic is text
+    assert any(encoding.startswith("CP8") for _, encoding in reading.codepages[1:])

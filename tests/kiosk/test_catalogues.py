@@ -41,6 +41,7 @@ EXTRACT = [
     "-o",
     "locales/kiosk.pot",
     "kiosk",
+    "devices",
 ]
 EXTRACT_COMMAND = "pybabel " + " ".join(EXTRACT)
 UPDATE_COMMAND = "pybabel update -i locales/kiosk.pot -d locales -D kiosk"
