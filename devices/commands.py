@@ -22,14 +22,15 @@ from devices.printers import Printer, PrintFailed, PrintResult, open_printer
 from devices.tickets import PrintedTicket
 
 NOT_PRINTED = 4  # exit code: the ticket is issued (it is in the store) but did not print
-QR_TEMPLATE = "{centre}:{day}:{number}"
 
 
 def printed_ticket(
-    queue: Any, ticket: Any, language: str = "en", qr_template: str = QR_TEMPLATE
+    queue: Any, ticket: Any, language: str = "en", qr_template: str | None = None
 ) -> PrintedTicket:
-    """What goes on the paper for a ticket (a ``TicketView``), from the centre file."""
+    """What goes on the paper for a ticket (a ``TicketView``), from the centre file; the
+    QR code holds the centre's ``ticket_qr`` unless a kiosk gives its own template."""
     centre = queue.centre
+    qr_template = qr_template or centre.config.centre.ticket_qr
     service = centre.config.service(ticket.service)
     local = ticket.issued_at.astimezone(ZoneInfo(centre.timezone))
     return PrintedTicket(

@@ -146,6 +146,17 @@ class CentreInfo(_Strict):
     general_need: str | None = None
     # Postcode districts the kiosk offers as buttons when a need asks for one ("ME15").
     postcode_districts: list[Annotated[str, Field(pattern=r"^[A-Z]{1,2}[0-9][0-9A-Z]?$")]] = []
+    # What a ticket's QR code holds, on screen and on paper (may be a URL).
+    ticket_qr: str = Field(default="{centre}:{day}:{number}", min_length=1, max_length=200)
+
+    @field_validator("ticket_qr")
+    @classmethod
+    def _qr_fields(cls, value: str) -> str:
+        try:
+            value.format(centre="c", day="d", number="n")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("may use only {centre}, {day} and {number}") from None
+        return value
 
     @field_validator("timezone")
     @classmethod

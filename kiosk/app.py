@@ -325,10 +325,14 @@ class KioskApp(KioskHardware, App[None], inherit_bindings=False):
         else:
             self.call_later(screen.no_printer)
 
+    @property
+    def qr_template(self) -> str:
+        return self.settings.qr_template or self.config.centre.ticket_qr
+
     def reference(self, ticket: TicketView) -> str:
-        """The ticket's QR payload (the settings' ``qr_template``)."""
+        """The ticket's QR payload (the settings' ``qr_template``, else the centre's)."""
         assert self.queue is not None
-        return self.settings.qr_template.format(
+        return self.qr_template.format(
             centre=self.queue.centre.code, day=ticket.day.isoformat(), number=ticket.number
         )
 
@@ -338,7 +342,7 @@ class KioskApp(KioskHardware, App[None], inherit_bindings=False):
         from devices.printers import PrintFailed
 
         assert self.queue is not None
-        printed = printed_ticket(self.queue, ticket, language, self.settings.qr_template)
+        printed = printed_ticket(self.queue, ticket, language, self.qr_template)
         try:
             result = self.printer.print_ticket(printed)
         except PrintFailed as exc:

@@ -33,7 +33,7 @@ class KioskSettings:
     speech: bool = False
     large_text: bool = False
     high_contrast: bool = False
-    qr_template: str = "{centre}:{day}:{number}"
+    qr_template: str | None = None  # None: the centre file's ``ticket_qr``
 
     def problems(self) -> list[str]:
         out = []
@@ -48,7 +48,8 @@ class KioskSettings:
         if not self.name or len(self.name) > 40:
             out.append("name: must be 1 to 40 characters")
         try:
-            self.qr_template.format(centre="c", day="d", number="n")
+            if self.qr_template is not None:
+                self.qr_template.format(centre="c", day="d", number="n")
         except (KeyError, IndexError, ValueError):
             out.append("qr_template: may use only {centre}, {day} and {number}")
         out += self._device_problems()

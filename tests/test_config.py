@@ -428,3 +428,29 @@ def test_postcode_districts_look_like_districts():
     text = EXAMPLE_CENTRE.read_text().replace('"ME14", ', '"me14x", ')
     with pytest.raises(ConfigError, match="postcode_districts"):
         parse_centre(text, "c.toml")
+
+
+def test_a_ticket_qr_with_other_fields_is_refused(tmp_path):
+    text = mutated(
+        'languages = ["en", "pl"]\n', 'languages = ["en", "pl"]\nticket_qr = "https://x/{name}"\n'
+    )
+    path = write_centre(tmp_path, text)
+    assert_problem(problems_loading(path), path, "centre.ticket_qr", "{centre}, {day} and {number}")
+
+
+def test_appointment_codes_must_be_a_pattern_on_a_need_that_asks(tmp_path):
+    need = 'text = "I want to pay my council tax"\n'
+    path = write_centre(tmp_path, mutated(need, need + 'appointment_codes = "RB-[0-9"\n'))
+    problems = problems_loading(path)
+    assert_problem(problems, path, "needs[0].appointment_codes", "regular expression")
+    path = write_centre(tmp_path, mutated(need, need + 'appointment_codes = "RB-[0-9]{6}"\n'))
+    assert_problem(
+        problems_loading(path), path, "needs[0].appointment_codes", "appointment question"
+    )
+
+
+def test_a_scanned_code_finds_the_need_whose_letters_carry_it(example):
+    assert example.need_for_code("RB-123456").code == "register-birth"
+    assert example.need_for_code("JC12345678").code == "jobcentre-appointment"
+    assert example.need_for_code("RB-12345") is None
+    assert example.need_for_code("ZZ-999999") is None

@@ -174,3 +174,25 @@ def test_gateway_door_counts_each_line_and_stops_cleanly(db):  # noqa: F811
     assert len(entries) == 4 and {e["sensor"] for e in entries} == {"front-door"}
     (health,) = _events(db, "device_health")
     assert (health["place"], health["device"], health["health"]) == ("front-door", "door", "ok")
+
+
+def test_printed_qr_codes_hold_the_centres_ticket_qr(tmp_path, clock):
+    from dataclasses import replace as replaced
+
+    from devices.commands import printed_ticket
+    from tests.kiosk.conftest import ready_store
+
+    store = ready_store(f"sqlite:///{tmp_path / 'qr.db'}", clock)
+    try:
+        queue = Queue(store, clock=clock)
+        ticket = queue.check_in("pay-council-tax")
+        assert printed_ticket(queue, ticket).reference == f"maidstone:2026-11-23:{ticket.number}"
+        config = queue.centre.config
+        info = config.centre.model_copy(update={"ticket_qr": "https://gw.example/t/{number}"})
+        queue.centre = replaced(queue.centre, config=config.model_copy(update={"centre": info}))
+        assert printed_ticket(queue, ticket).reference == f"https://gw.example/t/{ticket.number}"
+        assert printed_ticket(queue, ticket, qr_template="k:{number}").reference == (
+            f"k:{ticket.number}"
+        )
+    finally:
+        store.dispose()
