@@ -42,6 +42,7 @@ from kiosk.session import KioskSession
 from kiosk.settings import KioskSettings
 from kiosk.speech import Speaker
 from kiosk.theme import HIGH_CONTRAST, KIOSK, THEMES
+from kiosk.wedge import WedgeReader
 
 log = logging.getLogger("gateway.kiosk")
 
@@ -50,8 +51,6 @@ GESTURE_TAPS = 5
 GESTURE_SECONDS = 3.0
 MAX_UNWRITTEN = 2000  # kiosk sessions kept while the store is down
 RESTART = 75  # return code: the app stopped after a fault; start a fresh one
-WEDGE_GAP = 0.08  # seconds: keys closer than this come from a keyboard-wedge scanner
-WEDGE_MIN = 4  # characters: a shorter burst ending in Enter is a person pressing keys
 
 
 def N_(message: str) -> str:
@@ -131,8 +130,7 @@ class KioskApp(KioskHardware, App[None], inherit_bindings=False):
         self._write_lock = threading.Lock()
         self._faults: deque[float] = deque(maxlen=20)
         self.tickets_issued = 0  # for tests and benchmarks: never more than one per session
-        self._wedge: list[str] = []  # keys of a possible keyboard-wedge scan
-        self._wedge_at = 0.0
+        self.wedge = WedgeReader()  # keys that may be a keyboard-wedge scanner's
 
     # -- what screens read --------------------------------------------------------------
 
@@ -538,29 +536,21 @@ class KioskApp(KioskHardware, App[None], inherit_bindings=False):
         await super().on_event(event)
 
     def _wedge_scan(self, event: events.Key) -> bool:
-        """A keyboard-wedge scanner types a code faster than anyone can, then Enter.
-        Such a burst on any screen is a scan (the appointment question reads keys itself).
-        Returns True when this Enter ended a scan, so it presses no button."""
+        """A keyboard-wedge scan on any screen (the appointment question reads keys itself,
+        and a PIN typed fast is not a scan). True when this Enter ended a scan, so it
+        presses no button."""
         screen = self.screen
         if isinstance(screen, QuestionScreen) and screen.question == "appointment":
             return False
         if isinstance(screen, StaffPin | HelpDialog | IdleWarning):
-            return False  # staff typing a PIN fast is not a scan
-        now = time.monotonic()
-        fast = now - self._wedge_at <= WEDGE_GAP
-        self._wedge_at = now
-        character = event.character
-        if character and len(character) == 1 and character.isprintable() and character != " ":
-            self._wedge = [*self._wedge, character] if fast else [character]
             return False
-        if event.key == "enter" and fast and len(self._wedge) >= WEDGE_MIN:
-            from devices.lines import clean_line
+        text = self.wedge.feed(event.key, event.character)
+        if text is None:
+            return False
+        from devices.lines import clean_line
 
-            keys, self._wedge = self._wedge, []
-            self.scanned(clean_line("".join(keys).encode()))
-            return True
-        self._wedge = []
-        return False
+        self.scanned(clean_line(text.encode()))
+        return True
 
     def tick(self) -> None:
         """Once a second: the idle warning and reset, the ticket screen's time-out, and
