@@ -12,13 +12,8 @@ import gateway
 FORBIDDEN = ("textual", "escpos", "serial", "kiosk", "counter", "devices")
 
 
-def test_gateway_imports_no_textual_escpos_or_serial():
-    modules = [
-        m.name
-        for m in pkgutil.walk_packages(gateway.__path__, "gateway.")
-        if ".migrations" not in m.name
-    ]
-    assert "gateway.queue" in modules and "gateway.cli" in modules
+def loaded_by(modules: list[str]) -> list[str]:
+    """Every module a fresh interpreter has loaded after importing ``modules``."""
     code = (
         "import importlib, json, sys\n"
         f"for name in {modules!r}: importlib.import_module(name)\n"
@@ -27,8 +22,18 @@ def test_gateway_imports_no_textual_escpos_or_serial():
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
-    loaded = json.loads(result.stdout)
-    bad = [m for m in loaded if m.split(".")[0] in FORBIDDEN]
+    loaded: list[str] = json.loads(result.stdout)
+    return loaded
+
+
+def test_gateway_imports_no_textual_escpos_or_serial():
+    modules = [
+        m.name
+        for m in pkgutil.walk_packages(gateway.__path__, "gateway.")
+        if ".migrations" not in m.name
+    ]
+    assert "gateway.queue" in modules and "gateway.cli" in modules
+    bad = [m for m in loaded_by(modules) if m.split(".")[0] in FORBIDDEN]
     assert bad == [], f"gateway/ pulled in {bad}"
 
 
@@ -74,18 +79,9 @@ def test_devices_know_tickets_as_plain_data_never_the_database_or_a_screen():
 
     modules = [m.name for m in pkgutil.walk_packages(devices.__path__, "devices.")]
     assert "devices.printers" in modules and "devices.commands" in modules
-    code = (
-        "import importlib, json, sys\n"
-        f"for name in {modules!r}: importlib.import_module(name)\n"
-        "print(json.dumps(sorted(sys.modules)))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
-    loaded = json.loads(result.stdout)
     bad = [
         m
-        for m in loaded
+        for m in loaded_by(modules)
         if m.split(".")[0] in ("sqlmodel", "sqlalchemy", "psycopg", "textual", "kiosk", "counter")
     ]
     assert bad == [], f"devices/ pulled in {bad}"
