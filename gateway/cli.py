@@ -91,6 +91,12 @@ def _parser() -> argparse.ArgumentParser:
     p = add("watch", "print events after a cursor (commit order)")
     p.add_argument("--after", type=int, default=0)
     p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for news")
+    p = add("staff", "add, list or disable staff, or set a PIN (asked for, never an option)")
+    p.add_argument("action", choices=["add", "list", "disable", "pin"])
+    p.add_argument("code", nargs="?", help="the staff code (add, disable, pin)")
+    p.add_argument("--name", help="the person's name (add)")
+    p.add_argument("--role", choices=["counter", "supervisor"], default="counter")
+    p.add_argument("--agency", help="the agency they work for (add; for reports)")
     p = add("reprint", "print a ticket again (--printer, else $GATEWAY_PRINTER)")
     p.add_argument("ticket")
     p.add_argument("--printer", metavar="SPEC", help=PRINTER_HELP)
@@ -267,6 +273,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             ),
         ),
         "checkin": lambda: _checkin(args, queue),
+        "staff": lambda: _staff(args, queue),
         "call": lambda: _one(
             args,
             queue.call_ticket(args.counter, args.ticket, staff=args.actor)
@@ -306,6 +313,52 @@ def _checkin(args: argparse.Namespace, queue: Any) -> int:
         code: int = _plugin("gateway.devices", "print-ticket")(args, queue, ticket)
         return code
     return 0
+
+
+def _staff(args: argparse.Namespace, queue: Any) -> int:
+    from gateway.errors import GatewayError
+
+    if args.action == "list":
+        people = queue.list_staff()
+        lines = [
+            f"{p.code:<16} {p.name:<24} {p.role:<10} {p.agency or '-':<12} "
+            + ("disabled" if not p.active else "locked" if p.locked_until else "active")
+            + ("" if p.has_pin else " (no PIN)")
+            for p in people
+        ]
+        _emit(args, {"staff": [p.as_dict() for p in people]}, "\n".join(lines) or "no staff")
+        return 0
+    if not args.code:
+        raise GatewayError(f"Say whose: gateway staff {args.action} CODE.")
+    if args.action == "disable":
+        person = queue.disable_staff(args.code)
+        _emit(args, person.as_dict(), f"{person.code} can no longer sign in.")
+        return 0
+    if args.action == "add" and not args.name:
+        raise GatewayError("Give the person's name with --name.")
+    pin = _read_pin()
+    if args.action == "add":
+        person = queue.add_staff(args.code, args.name, pin, role=args.role, agency=args.agency)
+        _emit(args, person.as_dict(), f"{person.code} ({person.name}) can sign in now.")
+    else:
+        person = queue.set_staff_pin(args.code, pin)
+        _emit(args, person.as_dict(), f"{person.code} has a new PIN.")
+    return 0
+
+
+def _read_pin() -> str:
+    """A PIN, typed twice at a terminal (not shown), or one line on standard input. Never
+    an option: options show in the process list and the shell's history."""
+    from gateway.errors import GatewayError
+
+    if sys.stdin.isatty():
+        import getpass
+
+        pin = getpass.getpass("PIN (4-8 digits): ")
+        if getpass.getpass("The same PIN again: ") != pin:
+            raise GatewayError("The two PINs were not the same; nothing was changed.")
+        return pin
+    return sys.stdin.readline().strip()
 
 
 def _counter_state(args: argparse.Namespace, queue: Any) -> int:

@@ -91,12 +91,20 @@ class Counter(SQLModel, table=True):
 
 
 class Staff(SQLModel, table=True):
+    """A member of staff. The PIN is kept only as a salted scrypt hash (``gateway.staff``);
+    five wrong PINs in a row lock the account until ``locked_until``."""
+
     __table_args__ = (sa.UniqueConstraint("centre_id", "code"),)
     id: int | None = Field(default=None, primary_key=True)
     centre_id: int = Field(foreign_key="centre.id", index=True)
     code: str = Field(max_length=40)
     name: str
     active: bool = True
+    role: str = Field(default="counter", max_length=20)  # counter | supervisor
+    agency: str | None = Field(default=None, max_length=40)  # an agency code, for reports
+    pin_hash: str | None = Field(default=None, max_length=200)
+    failed_pins: int = 0
+    locked_until: datetime | None = _when(nullable=True)
 
 
 class Visit(SQLModel, table=True):

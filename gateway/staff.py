@@ -1,0 +1,231 @@
+"""Staff accounts: adding, listing and disabling staff, and signing in at a counter.
+
+A PIN is 4 to 8 digits and is kept only as a salted scrypt hash (``hash_pin``): never in
+the store as typed, never in an event, never in a log. Five wrong PINs in a row lock that
+person out for ``LOCKOUT_MINUTES``; a right PIN clears the count. Each sign-in, sign-out,
+refused PIN and lockout is an event, so the audit trail shows who worked where.
+
+Roles: ``counter`` (call, serve, refer) and ``supervisor`` (also pause, close and move other
+counters' queues). A counter may be used by staff of several agencies: staff sign in to a
+counter, they do not belong to one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from gateway.engine import Engine
+from gateway.errors import NotAllowed, UnknownError
+from gateway.events import EventLog
+from gateway.models import Staff
+
+ROLES = ("counter", "supervisor")
+MAX_WRONG_PINS = 5
+LOCKOUT_MINUTES = 15
+PIN = re.compile(r"[0-9]{4,8}")
+STAFF_CODE = re.compile(r"[a-z0-9][a-z0-9._-]{0,39}")
+# scrypt's cost: 16 MiB and about 50 ms a try on a small PC, so a stolen store's PINs
+# cannot be tried quickly (a 4-digit PIN is still few tries: the lockout is the defence).
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+MISMATCH = "That staff code and PIN do not match."
+
+
+def hash_pin(pin: str, *, salt: bytes | None = None) -> str:
+    """``scrypt$N$r$p$salt$hash``, with a new random salt unless one is given."""
+    salt = salt if salt is not None else secrets.token_bytes(16)
+    digest = hashlib.scrypt(pin.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def pin_matches(pin: str, stored: str | None) -> bool:
+    """Whether ``pin`` is the one behind ``stored`` (compared in constant time)."""
+    try:
+        kind, n, r, p, salt, digest = (stored or "").split("$")
+        if kind != "scrypt":
+            return False
+        tried = hashlib.scrypt(
+            pin.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), dklen=32
+        )
+    except ValueError:
+        return False
+    return hmac.compare_digest(tried.hex(), digest)
+
+
+def check_pin(pin: str) -> str:
+    if not PIN.fullmatch(pin):
+        raise NotAllowed("A PIN is 4 to 8 digits.")
+    return pin
+
+
+@dataclass(frozen=True)
+class StaffView:
+    code: str
+    name: str
+    role: str
+    agency: str | None
+    active: bool
+    has_pin: bool
+    locked_until: datetime | None
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["locked_until"] = self.locked_until.isoformat() if self.locked_until else None
+        return out
+
+
+def _view(row: Staff, now: datetime) -> StaffView:
+    locked = row.locked_until if row.locked_until and row.locked_until > now else None
+    return StaffView(
+        code=row.code,
+        name=row.name,
+        role=row.role,
+        agency=row.agency,
+        active=row.active,
+        has_pin=row.pin_hash is not None,
+        locked_until=locked,
+    )
+
+
+class StaffVerbs(Engine):
+    def _staff_row(self, session: Session, code: str) -> Staff | None:
+        return session.exec(
+            select(Staff).where(Staff.centre_id == self.centre.id, Staff.code == code)
+        ).first()
+
+    def add_staff(
+        self,
+        code: str,
+        name: str,
+        pin: str,
+        *,
+        role: str = "counter",
+        agency: str | None = None,
+    ) -> StaffView:
+        """Add a member of staff (or give a PIN to one the store knows only by code)."""
+        code = code.strip().lower()
+        if not STAFF_CODE.fullmatch(code):
+            raise NotAllowed(
+                f"'{code}' is not a staff code (letters, digits, dot, dash; up to 40)."
+            )
+        if role not in ROLES:
+            raise UnknownError(f"'{role}' is not a role ({', '.join(ROLES)}).")
+        if agency is not None and agency not in {a.code for a in self.centre.config.agencies}:
+            raise UnknownError(f"'{agency}' is not one of the agencies at {self.centre.name}.")
+        if not name.strip():
+            raise NotAllowed("Give the person's name.")
+        pin_hash = hash_pin(check_pin(pin))  # slow on purpose: outside the write lock
+
+        def work(session: Session, log: EventLog, now: datetime) -> StaffView:
+            row = self._staff_row(session, code)
+            if row is not None and row.pin_hash is not None:
+                raise NotAllowed(f"There is already a member of staff '{code}'.")
+            row = row or Staff(centre_id=self.centre.id, code=code, name=name)
+            row.name, row.role, row.agency, row.active = name.strip(), role, agency, True
+            row.pin_hash, row.failed_pins, row.locked_until = pin_hash, 0, None
+            session.add(row)
+            session.flush()
+            log.add("staff_added", now, staff_id=row.id, code=code, role=role, agency=agency)
+            return _view(row, now)
+
+        return self._run(work)
+
+    def set_staff_pin(self, code: str, pin: str) -> StaffView:
+        """A new PIN (a forgotten one): also lifts a lockout."""
+        pin_hash = hash_pin(check_pin(pin))
+
+        def work(session: Session, log: EventLog, now: datetime) -> StaffView:
+            row = self._known(session, code)
+            row.pin_hash, row.failed_pins, row.locked_until = pin_hash, 0, None
+            session.add(row)
+            log.add("staff_pin_set", now, staff_id=row.id, code=row.code)
+            return _view(row, now)
+
+        return self._run(work)
+
+    def disable_staff(self, code: str) -> StaffView:
+        """They can no longer sign in; what they did stays in the event log."""
+
+        def work(session: Session, log: EventLog, now: datetime) -> StaffView:
+            row = self._known(session, code)
+            if not row.active:
+                raise NotAllowed(f"'{row.code}' is already disabled.")
+            row.active = False
+            session.add(row)
+            log.add("staff_disabled", now, staff_id=row.id, code=row.code)
+            return _view(row, now)
+
+        return self._run(work)
+
+    def list_staff(self) -> list[StaffView]:
+        now = self.clock.now()
+        with self.store.read() as session:
+            rows = session.exec(
+                select(Staff)
+                .where(Staff.centre_id == self.centre.id)
+                .order_by(col(Staff.active).desc(), col(Staff.code))
+            ).all()
+            return [_view(row, now) for row in rows]
+
+    def sign_in(self, code: str, pin: str, *, counter: str) -> StaffView:
+        """Sign in at a counter with a PIN. Wrong PINs count towards a lockout; the count
+        and the refusal are written even though the sign-in fails."""
+        code = code.strip().lower()
+        counter_id = self.centre.counter_by_code(counter).id
+        with self.store.read() as session:
+            stored = self._staff_row(session, code)
+            stored_hash = stored.pin_hash if stored else None
+        matched = pin_matches(pin, stored_hash)  # slow: outside the write lock
+
+        def work(session: Session, log: EventLog, now: datetime) -> tuple[StaffView | None, str]:
+            row = self._staff_row(session, code)
+            if row is None or row.pin_hash is None or not row.active:
+                log.add("sign_in_refused", now, counter_id=counter_id, code=code[:40])
+                return None, MISMATCH
+            if row.locked_until is not None and row.locked_until > now:
+                minutes = max(1, round((row.locked_until - now).total_seconds() / 60))
+                log.add("sign_in_refused", now, counter_id=counter_id, staff_id=row.id, locked=True)
+                return (
+                    None,
+                    f"Too many wrong PINs: try again in {minutes} minutes, or ask a supervisor.",
+                )
+            if not matched or row.pin_hash != stored_hash:
+                row.failed_pins += 1
+                log.add("sign_in_refused", now, counter_id=counter_id, staff_id=row.id)
+                if row.failed_pins >= MAX_WRONG_PINS:
+                    row.failed_pins = 0
+                    row.locked_until = now + timedelta(minutes=LOCKOUT_MINUTES)
+                    log.add("staff_locked_out", now, staff_id=row.id, code=row.code, alert=True)
+                session.add(row)
+                return None, MISMATCH
+            row.failed_pins, row.locked_until = 0, None
+            session.add(row)
+            log.add("signed_in", now, counter_id=counter_id, staff_id=row.id, code=row.code)
+            return _view(row, now), ""
+
+        view, refusal = self._run(work)
+        if view is None:
+            raise NotAllowed(refusal)
+        return view
+
+    def sign_out(self, code: str, *, counter: str) -> None:
+        counter_id = self.centre.counter_by_code(counter).id
+
+        def work(session: Session, log: EventLog, now: datetime) -> None:
+            row = self._known(session, code)
+            log.add("signed_out", now, counter_id=counter_id, staff_id=row.id, code=row.code)
+
+        self._run(work)
+
+    def _known(self, session: Session, code: str) -> Staff:
+        row = self._staff_row(session, code.strip().lower())
+        if row is None:
+            raise UnknownError(f"There is no member of staff '{code}' at {self.centre.name}.")
+        return row
