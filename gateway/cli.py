@@ -116,6 +116,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=float, default=1.0, help="arrivals multiplier")
     p.add_argument("--kiosk", action="store_true", help="then open the kiosk on a demo centre")
     _kiosk_options(p)
+    p = add("display", "open the waiting-room board (full screen, for a TV)")
+    p.add_argument("--speech", action="store_true", help="speak each call through espeak-ng")
+    p.add_argument("--quiet", action="store_true", help="no chime (the terminal bell)")
     p = add("kiosk", "open the check-in kiosk (full screen; staff leave with the PIN)")
     _kiosk_options(p)
     return parser
@@ -244,6 +247,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "watch": _watch,
         "demo": _demo,
         "kiosk": _kiosk,
+        "display": lambda a: _screen("display")(a, _store(a)),
         "printer": lambda a: _plugin("gateway.devices", "printer-test")(a),
         "devices": lambda a: _plugin("gateway.devices", "list")(a),
     }

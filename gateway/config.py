@@ -146,6 +146,8 @@ class CentreInfo(_Strict):
     general_need: str | None = None
     # Postcode districts the kiosk offers as buttons when a need asks for one ("ME15").
     postcode_districts: list[Annotated[str, Field(pattern=r"^[A-Z]{1,2}[0-9][0-9A-Z]?$")]] = []
+    # A line of messages along the bottom of the waiting-room board, shown in turn.
+    board_messages: list[Annotated[str, Field(min_length=1, max_length=200)]] = []
     # What a ticket's QR code holds, on screen and on paper (may be a URL).
     ticket_qr: str = Field(default="{centre}:{day}:{number}", min_length=1, max_length=200)
 
