@@ -119,6 +119,11 @@ def _parser() -> argparse.ArgumentParser:
     p = add("display", "open the waiting-room board (full screen, for a TV)")
     p.add_argument("--speech", action="store_true", help="speak each call through espeak-ng")
     p.add_argument("--quiet", action="store_true", help="no chime (the terminal bell)")
+    p.add_argument(
+        "--serve",
+        metavar="[HOST:]PORT",
+        help="serve the board to browsers (a TV's) with textual-serve instead",
+    )
     p = add("kiosk", "open the check-in kiosk (full screen; staff leave with the PIN)")
     _kiosk_options(p)
     return parser

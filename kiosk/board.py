@@ -243,8 +243,40 @@ class BoardApp(App[None], inherit_bindings=False):
 
 def open_board(args: Any, store: Store) -> int:
     """``gateway display`` (the ``display`` entry point of ``gateway.screens``)."""
+    if getattr(args, "serve", None):
+        return serve_board(args, store)
     app = BoardApp(
         store, args.centre, speech=bool(args.speech), chime=not getattr(args, "quiet", False)
     )
     app.run()
+    return 0
+
+
+def serve_board(args: Any, store: Store) -> int:
+    """``gateway display --serve [HOST:]PORT``: the board in a browser, through
+    textual-serve. Each browser that opens the page gets its own board process, following
+    the same store; speech stays on the TV's side only when the board runs there."""
+    import os
+    import shlex
+    import sys
+
+    from textual_serve.server import Server
+
+    from gateway.errors import GatewayError
+
+    host, _, port = str(args.serve).rpartition(":")
+    if not port.isdigit():
+        raise GatewayError(f"'{args.serve}' is not a port (like 8000 or 0.0.0.0:8000).")
+    # The store's URL goes through the environment, not the command line, where a
+    # password would show in the process list.
+    os.environ["GATEWAY_DB"] = store.url
+    command = [sys.executable, "-m", "gateway.cli", "display"]
+    if args.centre:
+        command += ["--centre", args.centre]
+    if getattr(args, "quiet", False):
+        command.append("--quiet")
+    server = Server(
+        shlex.join(command), host=host or "localhost", port=int(port), title="Gateway board"
+    )
+    server.serve()
     return 0

@@ -120,3 +120,14 @@ def test_board_snapshot(snap_compare, kiosk_store, clock):
 
     app = BoardApp(kiosk_store, clock=clock, chime=False)
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_serving_on_a_port_that_is_not_one_is_one_sentence(kiosk_store, capsys):
+    from gateway.cli import main
+
+    code = main(["display", "--serve", "localhost:tv", "--db", kiosk_store.url])
+    assert code == 1
+    assert (
+        capsys.readouterr().err.strip()
+        == "'localhost:tv' is not a port (like 8000 or 0.0.0.0:8000)."
+    )
