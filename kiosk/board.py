@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from textual import work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import Static
 
 from gateway.board import BoardCall, BoardState, board_state
@@ -37,7 +38,7 @@ from kiosk.speech import Speaker
 log = logging.getLogger("gateway.board")
 
 RETRY_SECONDS = 2.0
-WAIT_SECONDS = 5.0  # the longest the board waits for news before looking again anyway
+WAIT_SECONDS = 1.0  # the longest the board waits for news before looking again anyway
 MESSAGE_SECONDS = 12  # each centre message stays this long
 
 
@@ -96,6 +97,7 @@ class BoardApp(App[None], inherit_bindings=False):
     #main { height: 1fr; }
     #calls { width: 2fr; padding: 1 2; }
     #newest { height: 10; padding: 1 2; background: #ffd84d; color: #000000; }
+    #newest.-none { background: #10151c; color: #ffffff; }
     #newest-counter { text-style: bold; }
     .call { height: 1; padding: 0 2; }
     #side { width: 1fr; padding: 1 2; border-left: solid #5a6675; }
@@ -157,24 +159,35 @@ class BoardApp(App[None], inherit_bindings=False):
 
     # -- following the store (a worker thread) -------------------------------------------
 
+    class Updated(Message):
+        """The room as read by the follower thread (``None``: the store is away)."""
+
+        def __init__(self, state: BoardState | None) -> None:
+            super().__init__()
+            self.state = state
+
     @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
     def follow(self) -> None:
+        """Read the room, then wait for news, until the board closes. Results go to the
+        screen as messages (``post_message`` never blocks): a thread that waited on the
+        app while it shuts down would keep the process alive."""
         centre = None
         while not self._stop.is_set():
             try:
                 centre = centre or open_centre(self.store, self.centre_code)
                 state = board_state(self.store, centre, self.clock.now())
-                self.call_from_thread(self.show, state)
+                self.post_message(self.Updated(state))
                 wait_for_events(self.store, centre.id, state.cursor, timeout=WAIT_SECONDS)
             except Exception as exc:  # the store is down or locked: wait, then try again
                 log.warning("board lost the store: %s", exc)
-                if self._stop.is_set():
-                    return
-                try:
-                    self.call_from_thread(self.lost)
-                except RuntimeError:
-                    return
+                self.post_message(self.Updated(None))
                 self._stop.wait(RETRY_SECONDS)
+
+    def on_board_app_updated(self, message: Updated) -> None:
+        if message.state is None:
+            self.lost()
+        else:
+            self.show(message.state)
 
     # -- showing -------------------------------------------------------------------------
 
@@ -194,6 +207,7 @@ class BoardApp(App[None], inherit_bindings=False):
         self._show_clock()
         calls = state.calls
         newest = calls[0] if calls else None
+        self.query_one("#newest").set_class(newest is None, "-none")  # highlight a call only
         if newest is not None:
             self.query_one("#newest-number", Static).update(big(newest.number, scale=2))
             again = "  (again)" if newest.recall else ""
