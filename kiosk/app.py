@@ -31,7 +31,7 @@ from gateway.footfall import KioskSessionRecord
 from gateway.queue import APPOINTMENT_REF, Queue
 from gateway.store import Store
 from gateway.tickets import TicketView
-from kiosk.hardware import KioskHardware
+from kiosk.hardware import KioskHardware, ScanArrived
 from kiosk.i18n import shipped_languages
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.dialogs import HelpDialog, IdleWarning, SorryScreen, StaffPin
@@ -376,6 +376,9 @@ class KioskApp(KioskHardware, App[None], inherit_bindings=False):
             self.printer_checked(self.printer.status())
 
     # -- scans: a serial scanner, or a keyboard-wedge one on any screen -----------------
+
+    def on_scan_arrived(self, message: ScanArrived) -> None:
+        self.scanned(message.scan)
 
     def scanned(self, scan: Any) -> None:
         """A code from an appointment letter. On the appointment question it is the

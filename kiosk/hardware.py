@@ -16,6 +16,8 @@ from collections import deque
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from textual.message import Message
+
 from gateway.errors import StoreUnavailable
 
 if TYPE_CHECKING:
@@ -28,6 +30,14 @@ log = logging.getLogger("gateway.kiosk")
 
 MAX_DOOR_ENTRIES = 5000  # door counts kept while the store is down
 HEALTH_REFRESH_SECONDS = 300.0  # unchanged health is written again this often ("checked")
+
+
+class ScanArrived(Message):
+    """A line from the serial scanner, for the app's UI thread."""
+
+    def __init__(self, scan: Scan) -> None:
+        super().__init__()
+        self.scan = scan
 
 
 class KioskHardware:
@@ -124,10 +134,9 @@ class KioskHardware:
     # -- lines from the devices (their own threads) ---------------------------------------
 
     def _scanner_line(self, scan: Scan) -> None:
-        try:
-            self.call_from_thread(self.scanned, scan)  # type: ignore[attr-defined]
-        except RuntimeError:  # the app is closing
-            log.info("scan ignored: the kiosk is closing")
+        # A message, not call_from_thread: that waits for the app, and a reader thread
+        # waiting on an app that is shutting down would never return.
+        self.post_message(ScanArrived(scan))  # type: ignore[attr-defined]
 
     def _door_line(self, scan: Scan) -> None:
         with self._device_lock:
