@@ -88,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("state", choices=list(COUNTER_STATES))
     add("close-day", "closing time: cancel what is still open and close all counters")
     add("status", "what is waiting, for how long, and who is at which counter")
+    add("alerts", "today's alerts: help asked for, failed prints, devices, lockouts")
     p = add("watch", "print events after a cursor (commit order)")
     p.add_argument("--after", type=int, default=0)
     p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for news")
@@ -249,6 +250,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "db": _db,
         "centre": _centre,
         "status": _status,
+        "alerts": _alerts,
         "watch": _watch,
         "demo": _demo,
         "kiosk": _kiosk,
@@ -489,6 +491,22 @@ def _status(args: argparse.Namespace) -> int:
         _emit(args, status.as_dict(), "")
     else:
         print(status_text(centre, status))
+    return 0
+
+
+def _alerts(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    from gateway.alerts import todays_alerts
+    from gateway.centres import open_centre
+
+    store = _store(args)
+    centre = open_centre(store, args.centre)
+    now = _clock(args, centre.timezone).now()
+    alerts = todays_alerts(store, centre, now)
+    zone = ZoneInfo(centre.timezone)
+    text = "\n".join(f"{a.at.astimezone(zone):%H:%M}  {a.text}" for a in alerts)
+    _emit(args, {"alerts": [a.as_dict() for a in alerts]}, text or "No alerts today.")
     return 0
 
 
