@@ -20,8 +20,18 @@ from zoneinfo import ZoneInfo
 
 from devices.printers import Printer, PrintFailed, PrintResult, open_printer
 from devices.tickets import PrintedTicket
+from gateway.errors import GatewayError
 
-NOT_PRINTED = 4  # exit code: the ticket is issued (it is in the store) but did not print
+
+class NotPrinted(GatewayError):
+    """The ticket is issued (it is in the store) but did not print."""
+
+    exit_code = 4
+
+
+def ticket_reference(centre_code: str, ticket: Any, qr_template: str) -> str:
+    """What a ticket's QR code holds: the template with the centre, day and number."""
+    return qr_template.format(centre=centre_code, day=ticket.day.isoformat(), number=ticket.number)
 
 
 def printed_ticket(
@@ -41,9 +51,7 @@ def printed_ticket(
         ahead=ticket.wait.ahead if ticket.wait else None,
         wait_minutes=ticket.wait.minutes if ticket.wait else None,
         issued=local.strftime("%d/%m/%Y %H:%M"),
-        reference=qr_template.format(
-            centre=centre.code, day=ticket.day.isoformat(), number=ticket.number
-        ),
+        reference=ticket_reference(centre.code, ticket, qr_template),
         language=language,
     )
 
@@ -51,22 +59,13 @@ def printed_ticket(
 def _printer(args: argparse.Namespace) -> Printer:
     spec = getattr(args, "printer", None) or os.environ.get("GATEWAY_PRINTER")
     if not spec:
-        raise _Refused("Say which printer with --printer SPEC (or set GATEWAY_PRINTER).")
+        raise GatewayError("Say which printer with --printer SPEC (or set GATEWAY_PRINTER).")
     try:
         return open_printer(
             spec, profile=getattr(args, "profile", None), width_mm=getattr(args, "width", None)
         )
     except ValueError as exc:
-        raise _Refused(str(exc)) from None
-
-
-class _Refused(Exception):
-    """One sentence for the user; the command exits with 1."""
-
-
-def _fail(message: str, code: int = 1) -> int:
-    print(message, file=sys.stderr)
-    return code
+        raise GatewayError(str(exc)) from None
 
 
 def _print(queue: Any, ticket: Any, printer: Printer, language: str) -> PrintResult:
@@ -84,26 +83,24 @@ def print_ticket(args: argparse.Namespace, queue: Any, ticket: Any) -> int:
     4 with a sentence (the number is on the screen for staff to write down)."""
     try:
         printer = _printer(args)
+    except GatewayError as exc:
+        raise NotPrinted(f"Ticket {ticket.number} is issued, but {_lower(str(exc))}") from None
+    try:
         _print(queue, ticket, printer, args.lang)
-    except _Refused as exc:
-        return _fail(f"Ticket {ticket.number} is issued, but {_lower(str(exc))}", NOT_PRINTED)
     except PrintFailed as exc:
-        return _fail(f"Ticket {ticket.number} is issued but did not print: {exc}", NOT_PRINTED)
+        raise NotPrinted(f"Ticket {ticket.number} is issued but did not print: {exc}") from None
     return 0
 
 
 def reprint(args: argparse.Namespace, queue: Any) -> int:
     """``gateway reprint TICKET [--printer SPEC]``: the same ticket on paper again."""
-    try:
-        printer = _printer(args)
-    except _Refused as exc:
-        return _fail(str(exc))
+    printer = _printer(args)
     ticket = queue.ticket(args.ticket)
     language = args.lang or queue.visit_language(ticket)
     try:
         result = _print(queue, ticket, printer, language)
     except PrintFailed as exc:
-        return _fail(f"Ticket {ticket.number} did not print: {exc}")
+        raise GatewayError(f"Ticket {ticket.number} did not print: {exc}") from None
     queue.record_reprint(ticket.number, printer=printer.spec)
     text = f"Ticket {ticket.number} printed again on {printer.spec}."
     _say(args, {"ticket": ticket.number, "printer": printer.spec, **_health(result)}, text)
@@ -114,12 +111,9 @@ def printer_test(args: argparse.Namespace) -> int:
     """``gateway printer test|status --printer SPEC``: print a test page (or only ask),
     and say how the printer is. Exits 1 with one sentence when it is silent, refuses, or
     cannot print (out of paper, cover open, offline)."""
-    try:
-        printer = _printer(args)
-    except _Refused as exc:
-        return _fail(str(exc))
+    printer = _printer(args)
     if not printer.configured:
-        return _fail("No printer: 'none' was given.")
+        raise GatewayError("No printer: 'none' was given.")
     if args.action == "status":
         status = printer.status()
         _say(args, {"printer": printer.spec, "health": status.health}, status.sentence())
@@ -127,7 +121,7 @@ def printer_test(args: argparse.Namespace) -> int:
     try:
         result = printer.print_test_page()
     except PrintFailed as exc:
-        return _fail(str(exc))
+        raise GatewayError(str(exc)) from None
     where = f" ({', '.join(str(f) for f in result.files)})" if result.files else ""
     text = f"Test page printed on {printer.spec}{where}. {result.after.sentence()}"
     if printer.kind == "file":
@@ -203,7 +197,7 @@ def door(args: argparse.Namespace, queue: Any) -> int:
             args.door, lambda _scan: seen.append(queue.clock.now()), state, name="door"
         ).start()
     except ValueError as exc:
-        return _fail(str(exc))
+        raise GatewayError(str(exc)) from None
     try:
         while not stop.wait(0.5):
             while seen:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -176,13 +175,3 @@ def _why(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror.lower()
     return (str(exc).splitlines() or [exc.__class__.__name__])[0][:120]
-
-
-def wait_for_state(device: LineDevice, state: str, timeout: float = 3.0) -> bool:
-    """For tests and start-up: wait until the device reaches ``state``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if device.state == state:
-            return True
-        time.sleep(0.02)
-    return device.state == state

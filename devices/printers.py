@@ -29,7 +29,7 @@ import select
 import socket
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -59,7 +59,7 @@ SPEC_HELP = (
 # ESC/POS real-time status: DLE EOT n, answered with one byte whose bits 1 and 4 are set
 # and bits 0 and 7 clear.
 DLE_EOT = b"\x10\x04"
-PRINTER_STATUS, OFFLINE_CAUSE, ERROR_STATUS, PAPER_SENSOR = 1, 2, 3, 4
+PRINTER_STATUS, OFFLINE_CAUSE, PAPER_SENSOR = 1, 2, 4
 OFFLINE_BIT = 0x08  # n=1
 COVER_OPEN_BIT = 0x04  # n=2
 PAPER_STOP_BIT = 0x20  # n=2: stopped because the paper ran out
@@ -155,7 +155,6 @@ class Printer:
     width_mm: int = 80
     asks_status: bool = True
     native_qr: bool = False
-    options: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def configured(self) -> bool:
@@ -312,7 +311,7 @@ class Printer:
 
     def _ask(self, connection: Any) -> PrinterStatus:
         """Online? Then paper; if offline, why. The first silence ends the questions."""
-        if not self.asks_status or self.kind == "file":
+        if not self.asks_status:  # file: and ?status=off
             return PrinterStatus(asked=False)
         online = self._question(connection, PRINTER_STATUS)
         if online is None:
@@ -407,7 +406,6 @@ def open_printer(
         "width_mm": int(width),
         "asks_status": asks == "on" and kind in ("usb", "serial", "tcp"),
         "native_qr": qr == "native",
-        "options": options,
     }
     if kind == "none" and not rest:
         return Printer(spec, "none", **common)

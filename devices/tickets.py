@@ -163,9 +163,11 @@ def wrapped(line: Line, width_mm: int) -> list[str]:
 # -- rendering: ESC/POS bytes ------------------------------------------------------------
 
 
-def _escpos() -> Any:
-    """Import python-escpos quietly: it calls ``logging.basicConfig()`` and makes a new
-    temporary folder per import unless told where to keep its capabilities cache."""
+@cache
+def escpos_printer_module() -> Any:
+    """python-escpos's printer classes (Dummy, Network, Serial, Usb, File), imported once
+    and quietly: importing it calls ``logging.basicConfig()`` and makes a new temporary
+    folder per import unless told where to keep its capabilities cache."""
     cache_dir = os.environ.setdefault(
         "ESCPOS_CAPABILITIES_PICKLE_DIR", os.path.join(tempfile.gettempdir(), "gateway-escpos")
     )
@@ -180,19 +182,9 @@ def _escpos() -> Any:
     return printer
 
 
-@cache
-def _printer_module() -> Any:
-    return _escpos()
-
-
-def escpos_printer_module() -> Any:
-    """python-escpos's printer classes (Dummy, Network, Serial, Usb, File), imported once."""
-    return _printer_module()
-
-
 def known_profile(profile: str) -> bool:
     """Whether python-escpos knows a printer profile of this name (TM-T88V, TM-T20II...)."""
-    _printer_module()
+    escpos_printer_module()
     from escpos.capabilities import CAPABILITIES
 
     return profile in CAPABILITIES["profiles"]
@@ -213,7 +205,7 @@ def layout_bytes(
     a few seconds on a 9600-baud serial line. ``native_qr`` sends the printer's own QR
     command (GS ( k: about 70 bytes) instead of a picture, for printers that have it."""
     dots = PAPER_DOTS[width_mm]
-    dummy = _printer_module().Dummy(profile=profile)
+    dummy = escpos_printer_module().Dummy(profile=profile)
     dummy.hw("INIT")
     for block in blocks:
         if isinstance(block, Rule):

@@ -8,14 +8,13 @@ plain sentence. The supervisor's screen and ``gateway alerts`` show them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
 from gateway.centres import CentreView
-from gateway.clock import business_day
+from gateway.clock import day_start
 from gateway.models import Event
 from gateway.store import Store
 
@@ -49,8 +48,7 @@ class Alert:
 
 
 def todays_alerts(store: Store, centre: CentreView, now: datetime, limit: int = 50) -> list[Alert]:
-    day = business_day(now, centre.timezone)
-    start = datetime.combine(day, time(0), ZoneInfo(centre.timezone))
+    start = day_start(now, centre.timezone)
     with store.read() as session:
         events = session.exec(
             select(Event)

@@ -8,13 +8,12 @@ never writes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlmodel import col, func, select
 
 from gateway.centres import CentreView
-from gateway.clock import business_day
+from gateway.clock import business_day, day_start
 from gateway.models import Event, Ticket, Visit
 from gateway.store import Store
 
@@ -48,7 +47,6 @@ def board_state(
     store: Store, centre: CentreView, now: datetime, limit: int = LATEST_CALLS
 ) -> BoardState:
     day = business_day(now, centre.timezone)
-    day_start = datetime.combine(day, time(0), ZoneInfo(centre.timezone))
     with store.read() as session:
         cursor = session.exec(select(func.max(Event.seq)).where(Event.centre_id == centre.id)).one()
         events = session.exec(
@@ -56,7 +54,7 @@ def board_state(
             .where(
                 Event.centre_id == centre.id,
                 col(Event.kind).in_(CALL_KINDS),
-                Event.at >= day_start,
+                Event.at >= day_start(now, centre.timezone),
             )
             .order_by(col(Event.seq).desc())
             .limit(limit * 4)

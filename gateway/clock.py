@@ -6,7 +6,7 @@ normal one; tests, simulations and backfill pass their own.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -49,6 +49,11 @@ def as_utc(at: datetime) -> datetime:
 def business_day(at: datetime, timezone: str) -> date:
     """The centre's local date at ``at``: numbering and reports follow it, not UTC."""
     return as_utc(at).astimezone(ZoneInfo(timezone)).date()
+
+
+def day_start(at: datetime, timezone: str) -> datetime:
+    """Local midnight at the start of the business day that holds ``at``."""
+    return datetime.combine(business_day(at, timezone), time(0), ZoneInfo(timezone))
 
 
 def parse_at(text: str, timezone: str) -> datetime:

@@ -58,12 +58,6 @@ def N_(message: str) -> str:
     return message
 
 
-def _unknown_status() -> Any:
-    from devices.printers import PrinterStatus
-
-    return PrinterStatus(note="unexpected fault")
-
-
 def _freeze_start_up() -> None:
     gc.collect()
     gc.freeze()
@@ -329,10 +323,10 @@ class KioskApp(KioskHardware, App[None], inherit_bindings=False):
 
     def reference(self, ticket: TicketView) -> str:
         """The ticket's QR payload (the settings' ``qr_template``, else the centre's)."""
+        from devices.commands import ticket_reference
+
         assert self.queue is not None
-        return self.qr_template.format(
-            centre=self.queue.centre.code, day=ticket.day.isoformat(), number=ticket.number
-        )
+        return ticket_reference(self.queue.centre.code, ticket, self.qr_template)
 
     @work(thread=True, group="print", exit_on_error=False)
     def _print_ticket(self, screen: TicketScreen, ticket: TicketView, language: str) -> None:
@@ -340,30 +334,22 @@ class KioskApp(KioskHardware, App[None], inherit_bindings=False):
         from devices.printers import PrintFailed
 
         assert self.queue is not None
-        printed = printed_ticket(self.queue, ticket, language, self.qr_template)
         try:
+            printed = printed_ticket(self.queue, ticket, language, self.qr_template)
             result = self.printer.print_ticket(printed)
-        except PrintFailed as exc:
-            self.call_from_thread(screen.print_failed, printed.reference)
+        except Exception as exc:
+            failed = exc if isinstance(exc, PrintFailed) else None
+            if failed is None:  # a fault of ours: logged; staff hear of it all the same
+                log.exception("printing %s failed", ticket.number)
+                failed = PrintFailed("The printer hit an unexpected problem.")
+            self.call_from_thread(screen.print_failed, self.reference(ticket))
             try:
                 self.queue.report_print_failed(
-                    ticket.number, reason=str(exc), printer=self.printer.spec
+                    ticket.number, reason=str(failed), printer=self.printer.spec
                 )
             except Exception:
                 log.exception("could not record a failed print of %s", ticket.number)
-            self.printer_checked(exc.status, str(exc))
-            return
-        except Exception:
-            log.exception("printing %s failed", ticket.number)
-            self.call_from_thread(screen.print_failed, printed.reference)
-            try:
-                self.queue.report_print_failed(
-                    ticket.number, reason="the printer hit an unexpected problem",
-                    printer=self.printer.spec,
-                )  # fmt: skip
-            except Exception:
-                log.exception("could not record a failed print of %s", ticket.number)
-            self.printer_checked(_unknown_status(), "unexpected fault")
+            self.printer_checked(failed.status, str(failed))
             return
         self.call_from_thread(screen.printed)
         self.printer_checked(result.after)

@@ -28,7 +28,7 @@ from textual.widgets import Static
 
 from gateway.board import BoardCall, BoardState, board_state
 from gateway.centres import open_centre
-from gateway.clock import Clock, WallClock
+from gateway.clock import Clock, WallClock, business_day
 from gateway.events import wait_for_events
 from gateway.store import Store
 from kiosk.bigtext import big
@@ -172,14 +172,24 @@ class BoardApp(App[None], inherit_bindings=False):
         screen as messages (``post_message`` never blocks): a thread that waited on the
         app while it shuts down would keep the process alive."""
         centre = None
+        state: BoardState | None = None
+        news = True
         while not self._stop.is_set():
             try:
                 centre = centre or open_centre(self.store, self.centre_code)
-                state = board_state(self.store, centre, self.clock.now())
-                self.post_message(self.Updated(state))
-                wait_for_events(self.store, centre.id, state.cursor, timeout=WAIT_SECONDS)
+                now = self.clock.now()
+                # Read the room only when something happened, or a new day began (the
+                # board shows today's calls): never on a timer.
+                zone = centre.timezone
+                if news or state is None or business_day(state.at, zone) != business_day(now, zone):
+                    state = board_state(self.store, centre, now)
+                    self.post_message(self.Updated(state))
+                news = bool(
+                    wait_for_events(self.store, centre.id, state.cursor, timeout=WAIT_SECONDS)
+                )
             except Exception as exc:  # the store is down or locked: wait, then try again
                 log.warning("board lost the store: %s", exc)
+                state = None
                 self.post_message(self.Updated(None))
                 self._stop.wait(RETRY_SECONDS)
 

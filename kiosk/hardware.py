@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -48,32 +49,27 @@ class KioskHardware:
 
     def start_devices(self) -> None:
         """Open the scanner and the door sensor (if set), each in its own thread."""
-        from devices.lines import LineDevice
-
         self._device_lock = threading.Lock()
         self._health_written: dict[str, tuple[str, float]] = {}
         self._health_news: dict[str, tuple[str, str, str | None]] = {}
         self._door_entries: deque[datetime] = deque(maxlen=MAX_DOOR_ENTRIES)
-        self.scanner: LineDevice | None = None
-        self.door: LineDevice | None = None
-        if self.settings.scanner:
-            self.scanner = LineDevice(
-                self.settings.scanner,
-                self._scanner_line,
-                lambda state, detail: self.device_health(
-                    "scanner", state, self.settings.scanner or "", detail
-                ),
-                name="scanner",
-            ).start()
-        if self.settings.door:
-            self.door = LineDevice(
-                self.settings.door,
-                self._door_line,
-                lambda state, detail: self.device_health(
-                    "door", state, self.settings.door or "", detail
-                ),
-                name="door",
-            ).start()
+        self._health_stale = False  # set after an outage: write every health again
+        self.scanner = self._open_line_device("scanner", self.settings.scanner, self._scanner_line)
+        self.door = self._open_line_device("door", self.settings.door, self._door_line)
+
+    def _open_line_device(
+        self, name: str, spec: str | None, on_line: Callable[[Scan], None]
+    ) -> LineDevice | None:
+        from devices.lines import LineDevice
+
+        if not spec:
+            return None
+        return LineDevice(
+            spec,
+            on_line,
+            lambda state, detail: self.device_health(name, state, spec, detail),
+            name=name,
+        ).start()
 
     def stop_devices(self) -> None:
         for device in (getattr(self, "scanner", None), getattr(self, "door", None)):
@@ -101,6 +97,9 @@ class KioskHardware:
             queue = self.queue
             if queue is None:
                 return
+            if self._health_stale:
+                self._health_stale = False
+                self._health_written.clear()
             for device, (health, spec, detail) in list(self._health_news.items()):
                 written, at = self._health_written.get(device, (None, 0.0))
                 now = time.monotonic()
@@ -127,9 +126,9 @@ class KioskHardware:
                 self._door_entries.popleft()
 
     def forget_written_health(self) -> None:
-        """After an outage or a restart, write each device's health again."""
-        with self._device_lock:
-            self._health_written.clear()
+        """After an outage, write each device's health again. Called on the UI thread, so
+        it only raises a flag: the lock may be held by a slow write in another thread."""
+        self._health_stale = True
 
     # -- lines from the devices (their own threads) ---------------------------------------
 

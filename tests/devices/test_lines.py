@@ -23,9 +23,19 @@ from devices.lines import (
     Scan,
     clean_line,
     parse_line_spec,
-    wait_for_state,
 )
 from tests.devices.fakes import FakeSerialLine
+
+
+def wait_for_state(device: LineDevice, state: str, timeout: float = 3.0) -> bool:
+    """Wait until the device reaches ``state``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if device.state == state:
+            return True
+        time.sleep(0.02)
+    return device.state == state
+
 
 RETRY_SECONDS = 0.1
 WAIT_SECONDS = 3  # generous: a poll ends as soon as the thing happens

@@ -81,14 +81,18 @@ async def test_a_board_that_loses_the_store_says_please_wait_and_recovers(
     kiosk_store, clock, monkeypatch
 ):
     down = {"now": False}
-    real = board_module.board_state
 
-    def flaky(*args: Any, **kwargs: Any) -> Any:
-        if down["now"]:
-            raise ConnectionError("the store went away")
-        return real(*args, **kwargs)
+    def flaky(read: Any) -> Any:
+        def read_or_fail(*args: Any, **kwargs: Any) -> Any:
+            if down["now"]:
+                raise ConnectionError("the store went away")
+            return read(*args, **kwargs)
 
-    monkeypatch.setattr(board_module, "board_state", flaky)
+        return read_or_fail
+
+    # A store that is away fails every read: the room's and the wait for news.
+    monkeypatch.setattr(board_module, "board_state", flaky(board_module.board_state))
+    monkeypatch.setattr(board_module, "wait_for_events", flaky(board_module.wait_for_events))
     monkeypatch.setattr(board_module, "RETRY_SECONDS", 0.1)
     monkeypatch.setattr(board_module, "WAIT_SECONDS", 0.2)
     app = BoardApp(kiosk_store, clock=clock, chime=False)
@@ -131,3 +135,24 @@ def test_serving_on_a_port_that_is_not_one_is_one_sentence(kiosk_store, capsys):
         capsys.readouterr().err.strip()
         == "'localhost:tv' is not a port (like 8000 or 0.0.0.0:8000)."
     )
+
+
+async def test_the_board_reads_the_room_only_when_something_happened(
+    kiosk_store, clock, monkeypatch
+):
+    reads = []
+    real = board_module.board_state
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        reads.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(board_module, "board_state", counted)
+    monkeypatch.setattr(board_module, "WAIT_SECONDS", 0.1)
+    app = BoardApp(kiosk_store, clock=clock, chime=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.state is not None)
+        await pilot.pause(1.0)  # ten quiet waits for news
+        assert len(reads) == 1
+        Queue(kiosk_store, clock=clock).check_in("pay-council-tax")
+        await wait_for(pilot, lambda: len(reads) == 2, 2.0)
