@@ -125,6 +125,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="[HOST:]PORT",
         help="serve the board to browsers (a TV's) with textual-serve instead",
     )
+    p = add("counter", "open the counter desk: call, serve, refer (staff sign in with a PIN)")
+    p.add_argument("--counter", required=True, metavar="ID", help="this desk's counter code")
+    add("supervisor", "open the supervisor's view of the whole room (supervisors sign in)")
     p = add("kiosk", "open the check-in kiosk (full screen; staff leave with the PIN)")
     _kiosk_options(p)
     return parser
@@ -255,6 +258,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         "demo": _demo,
         "kiosk": _kiosk,
         "display": lambda a: _screen("display")(a, _store(a)),
+        "counter": lambda a: _screen("counter")(a, _store(a)),
+        "supervisor": lambda a: _screen("supervisor")(a, _store(a)),
         "printer": lambda a: _plugin("gateway.devices", "printer-test")(a),
         "devices": lambda a: _plugin("gateway.devices", "list")(a),
     }

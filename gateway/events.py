@@ -10,10 +10,13 @@ done last to keep that lock short.
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
@@ -22,7 +25,11 @@ from sqlmodel import select as sql_select
 from gateway.models import Centre, Event
 from gateway.store import Store
 
+if TYPE_CHECKING:
+    from gateway.centres import CentreView
+
 CHANNEL = "gateway_events"
+log = logging.getLogger("gateway.events")
 
 
 @dataclass
@@ -96,6 +103,14 @@ def watch(store: Store, centre_id: int, after: int = 0, limit: int = 1000) -> li
         return list(rows)
 
 
+def latest(store: Store, centre_id: int) -> int:
+    """The cursor now: the number of the centre's latest event (0 if none). Read it before
+    reading a state, then follow after it: nothing that happens in between is missed."""
+    with store.read() as session:
+        seq = session.exec(sql_select(sa.func.max(Event.seq)).where(Event.centre_id == centre_id))
+        return int(seq.one() or 0)
+
+
 def wait_for_events(
     store: Store, centre_id: int, after: int, timeout: float, poll: float = 0.25
 ) -> list[Event]:
@@ -123,3 +138,44 @@ def wait_for_events(
             # Wake on the first notification (any centre's: then re-read ours).
             for _ in raw.notifies(timeout=left, stop_after=1):
                 pass
+
+
+
+S = TypeVar("S")
+
+
+def follow(
+    store: Store,
+    centre: str | None,
+    read: Callable[[CentreView], tuple[S, int]],
+    stop: threading.Event,
+    *,
+    wait: float = 1.0,
+    retry: float = 2.0,
+    again: Callable[[CentreView], bool] = lambda _centre: False,
+) -> Iterator[S | None]:
+    """Follow the log for a screen: yield ``read``'s result at once, then again each time
+    something happens, never on a timer. ``read(centre)`` returns the state and the
+    cursor it read up to; ``again(centre)`` may ask for a read without news (a new day).
+
+    ``None`` is yielded when the store is down or locked; the loop waits ``retry``
+    seconds and tries again, so a screen recovers by itself. Ends when ``stop`` is set.
+    It runs in the screen's own thread: the UI thread never waits on the store.
+    """
+    from gateway.centres import open_centre
+
+    opened: CentreView | None = None
+    cursor: int | None = None
+    while not stop.is_set():
+        try:
+            opened = opened or open_centre(store, centre)
+            if cursor is None or again(opened):
+                state, cursor = read(opened)
+                yield state
+            if wait_for_events(store, opened.id, cursor, timeout=wait):
+                cursor = None  # news: read again
+        except Exception as exc:  # any store fault: say so, wait, try again
+            log.warning("lost the store: %s", exc)
+            cursor = None
+            yield None
+            stop.wait(retry)

@@ -88,6 +88,10 @@ class Counter(SQLModel, table=True):
     skills: list[int] = Field(default_factory=list, sa_type=sa.JSON)
     state: str = "closed"  # open | paused | closed
     active: bool = True
+    # Why it is paused ("break", "training", ...), shown to the room's supervisor.
+    pause_reason: str | None = Field(default=None, max_length=80)
+    # Who is signed in at it now (one person at a time; several agencies may share it).
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
 
 
 class Staff(SQLModel, table=True):
@@ -153,6 +157,9 @@ class Ticket(SQLModel, table=True):
     # Time of the latest change: ``--at`` may not go back before it.
     changed_at: datetime = _when()
     counter_id: int | None = Field(default=None, foreign_key="counter.id")
+    # A waiting ticket sent to one counter (a transfer, or a closed counter's queue moved
+    # by a supervisor): only that counter calls it, before its own queue.
+    for_counter_id: int | None = Field(default=None, foreign_key="counter.id")
     staff_id: int | None = Field(default=None, foreign_key="staff.id")
     recalls: int = 0
     outcome: str | None = None

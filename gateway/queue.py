@@ -23,7 +23,7 @@ from gateway.events import EventLog
 from gateway.footfall import FootfallVerbs
 from gateway.models import Counter, Ticket, Visit
 from gateway.referrals import ReferralVerbs
-from gateway.routing import pick_next
+from gateway.routing import callable_here, pick_next
 from gateway.staff import StaffVerbs
 from gateway.tickets import AT_COUNTER, TicketView, find_ticket
 
@@ -153,7 +153,7 @@ class Queue(ReferralVerbs, CounterVerbs, FootfallVerbs, StaffVerbs):
         skills = [s for s in desk.skills if self.centre.services[s].active]
         with self.store.read() as session:
             state = session.exec(select(Counter.state).where(Counter.id == desk.id)).one()
-            if state != "open" or not skills:
+            if state != "open":
                 return True
             found = session.exec(
                 select(Ticket.id)
@@ -161,7 +161,7 @@ class Queue(ReferralVerbs, CounterVerbs, FootfallVerbs, StaffVerbs):
                     Ticket.centre_id == self.centre.id,
                     Ticket.state == "waiting",
                     Ticket.day == business_day(now, self.centre.timezone),
-                    col(Ticket.service_id).in_(skills),
+                    callable_here(desk.id, skills),
                     col(Ticket.changed_at) <= now,
                 )
                 .limit(1)
@@ -178,7 +178,10 @@ class Queue(ReferralVerbs, CounterVerbs, FootfallVerbs, StaffVerbs):
             desk = self._ready_counter(session, counter)
             row = self._ticket(session, ticket, now)
             self._require(row, ("waiting",), "called")
-            if row.service_id not in desk.skills:
+            if row.for_counter_id not in (None, desk.id):
+                sent = self.centre.counters[row.for_counter_id].code
+                raise NotAllowed(f"{row.number} was sent to counter {sent}.")
+            if row.service_id not in desk.skills and row.for_counter_id != desk.id:
                 service = self.centre.services[row.service_id]
                 raise NotAllowed(f"Counter {counter} does not serve {service.name}.")
             return self._call(session, log, desk, row, now, staff, out_of_turn=True)
@@ -208,6 +211,7 @@ class Queue(ReferralVerbs, CounterVerbs, FootfallVerbs, StaffVerbs):
     ) -> TicketView:
         ticket.state = "called"
         ticket.counter_id = desk.id
+        ticket.for_counter_id = None
         ticket.called_at = now
         ticket.recalls = 0  # recalls count per call: a held ticket called again starts afresh
         ticket.changed_at = now
@@ -334,7 +338,8 @@ class Queue(ReferralVerbs, CounterVerbs, FootfallVerbs, StaffVerbs):
         return self._run(work)
 
     def hold(self, ticket: str | int) -> TicketView:
-        """Set a ticket aside (the customer went to fetch a document); frees the counter."""
+        """Set a ticket aside (the customer went to fetch a document); frees the counter.
+        Returned to the queue (``unhold``), it is sent back to the same counter."""
 
         def work(session: Session, log: EventLog, now: datetime) -> TicketView:
             row = self._ticket(session, ticket, now)
@@ -342,6 +347,8 @@ class Queue(ReferralVerbs, CounterVerbs, FootfallVerbs, StaffVerbs):
             counter_id = row.counter_id
             row.state = "held"
             row.counter_id = None
+            # On return it goes back to the counter that set it aside.
+            row.for_counter_id = counter_id or row.for_counter_id
             row.changed_at = now
             session.add(row)
             log.add(

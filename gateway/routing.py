@@ -66,25 +66,37 @@ def pick_next(
 ) -> Ticket | None:
     """Lock and return the ticket this counter should call, or None. Caller updates it.
 
-    Only today's tickets: a ticket left waiting last night is never called this morning
-    (``Queue.close_day`` ends such tickets)."""
+    Tickets sent to this counter (a transfer, a moved queue) come first, oldest arrival
+    first; then its own queue in ``queue_order``. Tickets sent to another counter are
+    never called here. Only today's tickets: a ticket left waiting last night is never
+    called this morning (``Queue.close_day`` ends such tickets)."""
     skills = [s for s in counter.skills if s in services and services[s].active]
-    if not skills:
-        return None
     stmt = (
         select(Ticket)
         .where(
             Ticket.centre_id == centre_id,
             Ticket.state == "waiting",
             Ticket.day == day,
-            col(Ticket.service_id).in_(skills),
+            callable_here(counter.id, skills),
             col(Ticket.changed_at) <= now,  # backfill (--at) never calls the future
         )
-        .order_by(*queue_order(skills, services, now, factor))
+        .order_by(
+            sa.case((col(Ticket.for_counter_id) == counter.id, 0), else_=1),
+            *queue_order(skills, services, now, factor),
+        )
         .limit(1)
         .with_for_update(skip_locked=True)
     )
     return session.exec(stmt).first()
+
+
+def callable_here(counter_id: int | None, skills: list[int]) -> Any:
+    """WHERE term: the waiting tickets a counter may call (sent to it, or of its skills
+    and not sent elsewhere)."""
+    return sa.or_(
+        col(Ticket.for_counter_id) == counter_id,
+        sa.and_(col(Ticket.for_counter_id).is_(None), col(Ticket.service_id).in_(skills or [-1])),
+    )
 
 
 @dataclass(frozen=True)

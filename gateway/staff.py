@@ -174,11 +174,15 @@ class StaffVerbs(Engine):
             ).all()
             return [_view(row, now) for row in rows]
 
-    def sign_in(self, code: str, pin: str, *, counter: str) -> StaffView:
-        """Sign in at a counter with a PIN. Wrong PINs count towards a lockout; the count
-        and the refusal are written even though the sign-in fails."""
+    def sign_in(
+        self, code: str, pin: str, *, counter: str | None = None, role: str | None = None
+    ) -> StaffView:
+        """Sign in with a PIN at a counter (who is signed in there changes), or without
+        one for the supervisor's view (``role="supervisor"`` then refuses anyone else).
+        Wrong PINs count towards a lockout; the count and the refusal are written even
+        though the sign-in fails."""
         code = code.strip().lower()
-        counter_id = self.centre.counter_by_code(counter).id
+        counter_id = self.centre.counter_by_code(counter).id if counter else None
         with self.store.read() as session:
             stored = self._staff_row(session, code)
             stored_hash = stored.pin_hash if stored else None
@@ -207,7 +211,19 @@ class StaffVerbs(Engine):
                 return None, MISMATCH
             row.failed_pins, row.locked_until = 0, None
             session.add(row)
-            log.add("signed_in", now, counter_id=counter_id, staff_id=row.id, code=row.code)
+            if role is not None and row.role != role:
+                log.add("sign_in_refused", now, counter_id=counter_id, staff_id=row.id, role=role)
+                return None, f"{row.name} is not a {role}; ask a supervisor to sign in."
+            if counter is not None:
+                desk = self._counter(session, counter)
+                if desk.staff_id not in (None, row.id):
+                    # The last person did not sign out: their session ends here.
+                    log.add("signed_out", now, counter_id=desk.id, staff_id=desk.staff_id)
+                desk.staff_id = row.id
+                session.add(desk)
+            log.add(
+                "signed_in", now, counter_id=counter_id, staff_id=row.id, code=row.code, role=role
+            )
             return _view(row, now), ""
 
         view, refusal = self._run(work)
@@ -215,11 +231,16 @@ class StaffVerbs(Engine):
             raise NotAllowed(refusal)
         return view
 
-    def sign_out(self, code: str, *, counter: str) -> None:
-        counter_id = self.centre.counter_by_code(counter).id
+    def sign_out(self, code: str, *, counter: str | None = None) -> None:
+        counter_id = self.centre.counter_by_code(counter).id if counter else None
 
         def work(session: Session, log: EventLog, now: datetime) -> None:
             row = self._known(session, code)
+            if counter is not None:
+                desk = self._counter(session, counter)
+                if desk.staff_id == row.id:
+                    desk.staff_id = None
+                    session.add(desk)
             log.add("signed_out", now, counter_id=counter_id, staff_id=row.id, code=row.code)
 
         self._run(work)

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from gateway.centres import CentreView
 from gateway.clock import business_day
-from gateway.models import Counter, DeviceHealth, Ticket
+from gateway.models import Counter, DeviceHealth, Staff, Ticket
 from gateway.store import Store
 from gateway.tickets import AT_COUNTER
 
@@ -37,6 +37,10 @@ class CounterNow:
     ticket_state: str | None
     service: str | None
     since_minutes: int | None
+    pause_reason: str | None = None
+    staff: str | None = None  # the code of who is signed in
+    staff_name: str | None = None
+    sent: int = 0  # waiting tickets sent to this counter (transfers, moved queues)
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,14 @@ def room_status(store: Store, centre: CentreView, now: datetime) -> RoomStatus:
         counters = session.exec(
             select(Counter).where(Counter.centre_id == centre.id, Counter.active == True)  # noqa: E712
         ).all()
+        staff = {
+            s.id: s
+            for s in session.exec(
+                select(Staff).where(
+                    col(Staff.id).in_([c.staff_id for c in counters if c.staff_id is not None])
+                )
+            )
+        }
         health = session.exec(
             select(DeviceHealth)
             .where(DeviceHealth.centre_id == centre.id)
@@ -112,6 +124,7 @@ def room_status(store: Store, centre: CentreView, now: datetime) -> RoomStatus:
     rows = []
     for counter in sorted(counters, key=lambda c: _natural(c.code)):
         held = at_counter.get(counter.id)
+        person = staff.get(counter.staff_id) if counter.staff_id else None
         since = None
         if held is not None:
             started = held.serving_at or held.called_at or held.changed_at
@@ -125,6 +138,12 @@ def room_status(store: Store, centre: CentreView, now: datetime) -> RoomStatus:
                 ticket_state=held.state if held else None,
                 service=centre.services[held.service_id].code if held else None,
                 since_minutes=since,
+                pause_reason=counter.pause_reason,
+                staff=person.code if person else None,
+                staff_name=person.name if person else None,
+                sent=sum(
+                    1 for t in tickets if t.state == "waiting" and t.for_counter_id == counter.id
+                ),
             )
         )
     devices = [

@@ -27,9 +27,9 @@ from textual.message import Message
 from textual.widgets import Static
 
 from gateway.board import BoardCall, BoardState, board_state
-from gateway.centres import open_centre
+from gateway.centres import CentreView
 from gateway.clock import Clock, WallClock, business_day
-from gateway.events import wait_for_events
+from gateway.events import follow
 from gateway.store import Store
 from kiosk.bigtext import big
 from kiosk.i18n import translation
@@ -130,6 +130,7 @@ class BoardApp(App[None], inherit_bindings=False):
         self._message = 0
         self._ticks = 0
         self._stop = threading.Event()
+        self._read_at = self.clock.now()
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
@@ -171,27 +172,26 @@ class BoardApp(App[None], inherit_bindings=False):
         """Read the room, then wait for news, until the board closes. Results go to the
         screen as messages (``post_message`` never blocks): a thread that waited on the
         app while it shuts down would keep the process alive."""
-        centre = None
-        state: BoardState | None = None
-        news = True
-        while not self._stop.is_set():
-            try:
-                centre = centre or open_centre(self.store, self.centre_code)
-                now = self.clock.now()
-                # Read the room only when something happened, or a new day began (the
-                # board shows today's calls): never on a timer.
-                zone = centre.timezone
-                if news or state is None or business_day(state.at, zone) != business_day(now, zone):
-                    state = board_state(self.store, centre, now)
-                    self.post_message(self.Updated(state))
-                news = bool(
-                    wait_for_events(self.store, centre.id, state.cursor, timeout=WAIT_SECONDS)
-                )
-            except Exception as exc:  # the store is down or locked: wait, then try again
-                log.warning("board lost the store: %s", exc)
-                state = None
-                self.post_message(self.Updated(None))
-                self._stop.wait(RETRY_SECONDS)
+
+        def read(centre: CentreView) -> tuple[BoardState, int]:
+            self._read_at = self.clock.now()
+            state = board_state(self.store, centre, self._read_at)
+            return state, state.cursor
+
+        def new_day(centre: CentreView) -> bool:  # the board shows today's calls
+            zone = centre.timezone
+            return business_day(self._read_at, zone) != business_day(self.clock.now(), zone)
+
+        for state in follow(
+            self.store,
+            self.centre_code,
+            read,
+            self._stop,
+            wait=WAIT_SECONDS,
+            retry=RETRY_SECONDS,
+            again=new_day,
+        ):
+            self.post_message(self.Updated(state))
 
     def on_board_app_updated(self, message: Updated) -> None:
         if message.state is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway import events
 from gateway.board import board_state
 from gateway.queue import Queue
 from kiosk import board as board_module
@@ -92,7 +93,7 @@ async def test_a_board_that_loses_the_store_says_please_wait_and_recovers(
 
     # A store that is away fails every read: the room's and the wait for news.
     monkeypatch.setattr(board_module, "board_state", flaky(board_module.board_state))
-    monkeypatch.setattr(board_module, "wait_for_events", flaky(board_module.wait_for_events))
+    monkeypatch.setattr(events, "wait_for_events", flaky(events.wait_for_events))
     monkeypatch.setattr(board_module, "RETRY_SECONDS", 0.1)
     monkeypatch.setattr(board_module, "WAIT_SECONDS", 0.2)
     app = BoardApp(kiosk_store, clock=clock, chime=False)

@@ -42,6 +42,7 @@ EXTRACT = [
     "locales/kiosk.pot",
     "kiosk",
     "devices",
+    "counter",
 ]
 EXTRACT_COMMAND = "pybabel " + " ".join(EXTRACT)
 UPDATE_COMMAND = "pybabel update -i locales/kiosk.pot -d locales -D kiosk"

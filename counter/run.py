@@ -1,0 +1,22 @@
+"""``gateway counter`` and ``gateway supervisor`` (entry points of ``gateway.screens``, so
+the headless core never imports this package)."""
+
+from __future__ import annotations
+
+import argparse
+
+from gateway.store import Store
+
+
+def open_counter(args: argparse.Namespace, store: Store) -> int:
+    from counter.desk import CounterApp
+
+    CounterApp(store, args.centre, counter=args.counter).run()
+    return 0
+
+
+def open_supervisor(args: argparse.Namespace, store: Store) -> int:
+    from counter.supervisor import SupervisorApp
+
+    SupervisorApp(store, args.centre).run()
+    return 0

@@ -1,0 +1,271 @@
+"""What the staff screens share: signing in with a code and PIN, following the store in a
+worker thread, and running the core's verbs off the UI thread with one sentence back.
+
+The counter desk (``counter.desk``) and the supervisor's view (``counter.supervisor``) are
+both a ``StaffApp``: it opens on ``SignInScreen``; once someone is signed in it follows the
+event log (``gateway.events.follow``) and posts each fresh state to itself as a ``Fresh``
+message, which the app shows. Verbs run in a thread (``act``); their refusals
+(``GatewayError``) come back as the sentence on the screen's status line, never a
+traceback. A store that is down shows "The store is not answering…" and recovers by itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, ClassVar, Generic, TypeVar
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Button, Input, Static
+
+from gateway.centres import CentreView
+from gateway.clock import Clock, WallClock
+from gateway.errors import GatewayError
+from gateway.events import follow
+from gateway.queue import Queue
+from gateway.staff import StaffView
+from gateway.store import Store
+
+log = logging.getLogger("gateway.staff_screens")
+
+S = TypeVar("S")
+
+WAIT_SECONDS = 1.0  # the longest a screen waits for news before looking again anyway
+RETRY_SECONDS = 2.0
+STORE_AWAY = "The store is not answering; this screen will catch up by itself."
+
+
+class SignInScreen(Screen[StaffView]):
+    """A staff code and a PIN. Dismissed with the person once the core lets them in."""
+
+    DEFAULT_CSS = """
+    SignInScreen { align: center middle; }
+    SignInScreen #box { width: 60; height: auto; border: round $accent; padding: 1 2; }
+    SignInScreen #title { text-style: bold; height: 2; }
+    SignInScreen Input { margin-bottom: 1; }
+    SignInScreen #refusal { color: $error; height: auto; min-height: 2; }
+    SignInScreen #sign-in { width: 100%; }
+    """
+
+    def __init__(self, title: str, *, counter: str | None = None, role: str | None = None):
+        super().__init__()
+        self.heading = title
+        self.counter = counter
+        self.role = role
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="box"):
+            yield Static(self.heading, id="title")
+            yield Input(placeholder="Staff code", id="code", max_length=40)
+            yield Input(
+                placeholder="PIN", id="pin", password=True, restrict=r"[0-9]*", max_length=8
+            )
+            yield Button("Sign in", id="sign-in", variant="primary")
+            yield Static("", id="refusal")
+
+    def on_mount(self) -> None:
+        self.query_one("#code", Input).focus()
+
+    @on(Input.Submitted, "#code")
+    def _to_pin(self) -> None:
+        self.query_one("#pin", Input).focus()
+
+    @on(Input.Submitted, "#pin")
+    @on(Button.Pressed, "#sign-in")
+    def _submit(self) -> None:
+        code = self.query_one("#code", Input).value.strip()
+        pin = self.query_one("#pin", Input).value
+        if not code or not pin:
+            self.refuse("Type your staff code and PIN.")
+            return
+        self.query_one("#sign-in", Button).disabled = True
+        self._check(code, pin)
+
+    @work(thread=True, exclusive=True, group="sign-in", exit_on_error=False)
+    def _check(self, code: str, pin: str) -> None:
+        app = self.app
+        assert isinstance(app, StaffApp)
+        try:
+            person = app.queue.sign_in(code, pin, counter=self.counter, role=self.role)
+        except GatewayError as exc:
+            self.post_message(self.Refused(str(exc)))
+        except Exception:  # a fault, not a refusal: logged, and one sentence
+            log.exception("sign-in failed")
+            self.post_message(self.Refused(STORE_AWAY))
+        else:
+            self.post_message(self.Admitted(person))
+
+    class Refused(Message):
+        def __init__(self, sentence: str) -> None:
+            super().__init__()
+            self.sentence = sentence
+
+    class Admitted(Message):
+        def __init__(self, person: StaffView) -> None:
+            super().__init__()
+            self.person = person
+
+    def on_sign_in_screen_refused(self, message: Refused) -> None:
+        self.refuse(message.sentence)
+        self.query_one("#pin", Input).value = ""
+        self.query_one("#pin", Input).focus()
+
+    def on_sign_in_screen_admitted(self, message: Admitted) -> None:
+        self.dismiss(message.person)
+
+    def refuse(self, sentence: str) -> None:
+        self.query_one("#refusal", Static).update(sentence)
+        self.query_one("#sign-in", Button).disabled = False
+
+
+class StaffApp(App[None], Generic[S], inherit_bindings=False):
+    """The shared frame of the staff screens. Subclasses give ``read`` (the state to show,
+    read in the follower thread), ``show`` (on the UI thread) and their own bindings."""
+
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("ctrl+x", "sign_out", "Sign out"),
+    ]
+    SIGN_IN_TITLE = "Sign in"
+    ROLE: str | None = None  # "supervisor" admits supervisors only
+
+    def __init__(
+        self,
+        store: Store,
+        centre: str | None = None,
+        *,
+        clock: Clock | None = None,
+        counter: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.centre_code = centre
+        self.clock = clock or WallClock()
+        self.queue = Queue(store, centre, clock=self.clock)
+        self.counter = counter
+        self.person: StaffView | None = None
+        self.state: S | None = None
+        self.away = False
+        self._stop = threading.Event()
+
+    @property
+    def centre(self) -> CentreView:
+        return self.queue.centre
+
+    def on_mount(self) -> None:
+        self.ask_sign_in()
+
+    def ask_sign_in(self) -> None:
+        self.push_screen(
+            SignInScreen(self.SIGN_IN_TITLE, counter=self.counter, role=self.ROLE), self.admit
+        )
+
+    def action_sign_out(self) -> None:
+        """Sign out (written in a thread) and show the sign-in screen for the next person."""
+        person = self.person
+        if person is None:
+            return
+        self.person = None
+        self.state = None
+        self._stop.set()  # the follower stops; the next sign-in starts a new one
+        self._stop = threading.Event()
+        self.queue.actor = None
+        counter = self.counter
+
+        def sign_out() -> str:
+            self.queue.sign_out(person.code, counter=counter)
+            return f"{person.name} signed out."
+
+        self.act(sign_out)
+        self.ask_sign_in()
+
+    def on_unmount(self) -> None:
+        self._stop.set()
+
+    def admit(self, person: StaffView | None) -> None:
+        if person is None:
+            return
+        self.person = person
+        self.queue.actor = person.code  # every event names who acted
+        self.follow_store()
+
+    # -- following the store (a worker thread) ------------------------------------------
+
+    class Fresh(Message):
+        """A state read by the follower thread (``None``: the store is away)."""
+
+        def __init__(self, state: Any) -> None:
+            super().__init__()
+            self.state = state
+
+    def read(self, centre: CentreView) -> tuple[S, int]:
+        raise NotImplementedError
+
+    def show(self, state: S) -> None:
+        raise NotImplementedError
+
+    def show_away(self) -> None:
+        self.say(STORE_AWAY)
+
+    @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
+    def follow_store(self) -> None:
+        for state in follow(
+            self.store,
+            self.centre_code,
+            self.read,
+            self._stop,
+            wait=WAIT_SECONDS,
+            retry=RETRY_SECONDS,
+        ):
+            self.post_message(self.Fresh(state))
+
+    def on_staff_app_fresh(self, message: Fresh) -> None:
+        if self.person is None:
+            return  # signed out while the follower was reading
+        if message.state is None:
+            self.away = True
+            self.show_away()
+            return
+        if self.away:
+            self.away = False
+            self.say("")
+        self.state = message.state
+        self.show(message.state)
+
+    # -- acting (the core's verbs, in a thread) -------------------------------------------
+
+    class Done(Message):
+        def __init__(self, sentence: str, ok: bool) -> None:
+            super().__init__()
+            self.sentence = sentence
+            self.ok = ok
+
+    def act(self, verb: Callable[[], str | None]) -> None:
+        """Run a verb off the UI thread; its sentence (or its refusal) goes to ``say``."""
+        self._act(verb)
+
+    @work(thread=True, group="act", exit_on_error=False)
+    def _act(self, verb: Callable[[], str | None]) -> None:
+        try:
+            sentence = verb() or ""
+        except GatewayError as exc:
+            self.post_message(self.Done(str(exc), False))
+        except Exception:
+            log.exception("a staff action failed")
+            self.post_message(self.Done(STORE_AWAY, False))
+        else:
+            self.post_message(self.Done(sentence, True))
+
+    def on_staff_app_done(self, message: Done) -> None:
+        self.say(message.sentence, refused=not message.ok)
+
+    def say(self, sentence: str, *, refused: bool = False) -> None:
+        """Show one sentence on the status line (subclasses place it)."""
+        raise NotImplementedError
