@@ -86,6 +86,14 @@ def _parser() -> argparse.ArgumentParser:
     p = add("counter-state", "open, pause or close a counter")
     p.add_argument("counter")
     p.add_argument("state", choices=list(COUNTER_STATES))
+    p.add_argument("--reason", help="why it is paused (shown to the supervisor)")
+    p = add("transfer", "send a ticket to another counter (it waits for that counter only)")
+    p.add_argument("ticket")
+    p.add_argument("--to", required=True, metavar="COUNTER")
+    p.add_argument("--reason")
+    p = add("move-queue", "move a counter's waiting customers to another counter")
+    p.add_argument("counter", help="the counter closing or paused for long")
+    p.add_argument("--to", required=True, metavar="COUNTER")
     add("close-day", "closing time: cancel what is still open and close all counters")
     add("status", "what is waiting, for how long, and who is at which counter")
     add("alerts", "today's alerts: help asked for, failed prints, devices, lockouts")
@@ -116,6 +124,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--day", help="the date to play (default: the next weekday)")
     p.add_argument("--scale", type=float, default=1.0, help="arrivals multiplier")
     p.add_argument("--kiosk", action="store_true", help="then open the kiosk on a demo centre")
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="then the live tour: kiosk, counter and board side by side (tmux), room moving",
+    )
+    p.add_argument(
+        "--no-attach",
+        dest="attach",
+        action="store_false",
+        help="(--live) start the tour's tmux session without attaching to it",
+    )
+    p.add_argument("--session", help="(--live) the tmux session's name (default gateway-demo)")
     _kiosk_options(p)
     p = add("display", "open the waiting-room board (full screen, for a TV)")
     p.add_argument("--speech", action="store_true", help="speak each call through espeak-ng")
@@ -299,6 +319,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         "reprint": lambda: _plugin("gateway.devices", "reprint")(args, queue),
         "door": lambda: _plugin("gateway.devices", "door")(args, queue),
         "counter-state": lambda: _counter_state(args, queue),
+        "transfer": lambda: _one(args, queue.transfer(args.ticket, args.to, reason=args.reason)),
+        "move-queue": lambda: _move_queue(args, queue),
         "close-day": lambda: _close_day(args, queue),
     }
     result: int = verbs[args.command]()
@@ -378,8 +400,18 @@ def _read_pin() -> str:
 
 
 def _counter_state(args: argparse.Namespace, queue: Any) -> int:
-    state = queue.set_counter_state(args.counter, COUNTER_STATES[args.state])
+    state = queue.set_counter_state(args.counter, COUNTER_STATES[args.state], reason=args.reason)
     _emit(args, {"counter": args.counter, "state": state}, f"counter {args.counter}: {state}")
+    return 0
+
+
+def _move_queue(args: argparse.Namespace, queue: Any) -> int:
+    moved = queue.move_queue(args.counter, args.to)
+    _emit(
+        args,
+        {"counter": args.counter, "to": args.to, "moved": moved},
+        f"Moved {moved} waiting from counter {args.counter} to counter {args.to}.",
+    )
     return 0
 
 
@@ -570,6 +602,8 @@ def _kiosk(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from gateway.demo import run_demo
 
+    if args.live:
+        return run_demo(args, then=lambda store, centre: _screen("tour")(args, store, centre))
     if not args.kiosk:
         return run_demo(args)
 

@@ -122,6 +122,28 @@ def test_recall_no_show_hold_unhold_cancel(db, capsys):
     assert run_json(capsys, "cancel", "H002", "--db", db, "--at", AT)["state"] == "cancelled"
 
 
+def test_transfer_move_queue_and_a_pause_with_a_reason(db, capsys):
+    run_json(capsys, "checkin", "housing", "--db", db, "--at", AT)
+    run_json(capsys, "checkin", "jobs", "--db", db, "--at", AT)
+    run_json(capsys, "call", "1", "--ticket", "H001", "--db", db, "--at", AT)
+    sent = run_json(capsys, "transfer", "H001", "--to", "3", "--db", db, "--at", AT)
+    assert (sent["state"], sent["counter"]) == ("waiting", None)
+    # Counter 3 does not serve housing, but calls the ticket sent to it.
+    assert run_json(capsys, "call", "3", "--db", db, "--at", AT)["number"] == "H001"
+    paused = run_json(
+        capsys, "counter-state", "4", "pause", "--reason", "lunch", "--db", db, "--at", AT
+    )
+    assert paused["state"] == "paused"
+    run_json(capsys, "counter-state", "4", "close", "--db", db, "--at", AT)
+    moved = run_json(capsys, "move-queue", "4", "--to", "2", "--db", db, "--at", AT)
+    assert moved == {"counter": "4", "to": "2", "moved": 1}
+    assert run_json(capsys, "call", "2", "--db", db, "--at", AT)["number"] == "J001"
+    before = dump(db)
+    code, _, err = run(capsys, "move-queue", "1", "--to", "4", "--db", db, "--at", AT)
+    assert (code, err.strip()) == (1, "Counter 4 is closed; choose an open counter.")
+    assert dump(db) == before
+
+
 def test_status_shows_waiting_and_counters(db, capsys):
     run_json(capsys, "checkin", "council-tax", "--db", db, "--at", AT)
     run_json(capsys, "checkin", "jobs", "--db", db, "--at", AT)

@@ -306,3 +306,35 @@ def test_counter_desk_snapshot(snap_compare, staff_store, clock):
 
     app = CounterApp(staff_store, counter="1", clock=clock)
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+async def test_a_desk_that_loses_the_store_says_so_and_catches_up(staff_store, clock, monkeypatch):
+    from counter import desk as desk_module
+    from counter import staffapp
+    from gateway import events
+
+    down = {"now": False}
+
+    def flaky(read: Any) -> Any:
+        def read_or_fail(*args: Any, **kwargs: Any) -> Any:
+            if down["now"]:
+                raise ConnectionError("the store went away")
+            return read(*args, **kwargs)
+
+        return read_or_fail
+
+    monkeypatch.setattr(desk_module, "desk_state", flaky(desk_module.desk_state))
+    monkeypatch.setattr(events, "wait_for_events", flaky(events.wait_for_events))
+    monkeypatch.setattr(staffapp, "RETRY_SECONDS", 0.1)
+    monkeypatch.setattr(staffapp, "WAIT_SECONDS", 0.2)
+    queue = Queue(staff_store, clock=clock)
+    app = CounterApp(staff_store, counter="1", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await signed_in(pilot)
+        down["now"] = True
+        await wait_for(pilot, lambda: app.away, 3.0)
+        assert text(app, "#status") == staffapp.STORE_AWAY
+        ticket = queue.check_in("pay-council-tax")  # happens while the desk cannot see
+        down["now"] = False
+        await wait_for(pilot, lambda: ticket.number in waiting_numbers(app), 3.0)
+        assert not app.away and text(app, "#status") == ""
