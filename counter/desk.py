@@ -328,8 +328,15 @@ class CounterApp(StaffApp[DeskState]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:  # StaffApp's on_mount (sign in) runs too: Textual calls both
-        self.set_interval(15, self._show_clock)
+        self.set_interval(15, self._tick)
         self._show_clock()
+
+    def _tick(self) -> None:
+        """The clock, and the waits grown since the last read: with no event nobody moved,
+        so the waits simply grow (no read needed)."""
+        self._show_clock()
+        if self.state is not None and not self.away and self.is_running:
+            self._show_waiting(self.state)
 
     def _show_clock(self) -> None:
         zone = ZoneInfo(self.centre.timezone)
@@ -366,9 +373,15 @@ class CounterApp(StaffApp[DeskState]):
             self.query_one("#about", Static).update(self._details(hand, state))
         title = f"Waiting for this counter: {state.waiting_total}"
         self.query_one("#queue-title", Static).update(title)
+        self._show_waiting(state)
+
+    def _show_waiting(self, state: DeskState) -> None:
+        grown = max(0, int((self.clock.now() - state.at).total_seconds() // 60))
         table = self.query_one("#waiting", DataTable)
+        row = table.cursor_row
         table.clear()
         for w in state.waiting:
+            waited = w.waited_minutes + grown
             marks = []
             if w.sent_here:
                 marks.append("→ sent here")
@@ -376,12 +389,12 @@ class CounterApp(StaffApp[DeskState]):
                 marks.append("★ " + HELP_WORDS.get(w.help_needed, w.help_needed))
             elif w.priority:
                 marks.append("★ priority")
-            if w.overdue:
+            if waited >= w.target_minutes:
                 marks.append("▲ over target")
             service = w.service_name if len(w.service_name) <= 24 else w.service_name[:23] + "…"
-            table.add_row(
-                w.number, f"{w.waited_minutes} min", service, ", ".join(marks), key=w.number
-            )
+            table.add_row(w.number, f"{waited} min", service, ", ".join(marks), key=w.number)
+        if table.row_count:
+            table.move_cursor(row=min(row, table.row_count - 1))
 
     def _headline(self, hand: InHand) -> str:
         t = hand.ticket

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import date
 from typing import Any, ClassVar, Generic, TypeVar
 
 from textual import on, work
@@ -25,7 +26,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Input, Static
 
 from gateway.centres import CentreView
-from gateway.clock import Clock, WallClock
+from gateway.clock import Clock, WallClock, business_day
 from gateway.errors import GatewayError
 from gateway.events import follow
 from gateway.queue import Queue
@@ -58,6 +59,7 @@ class SignInScreen(Screen[StaffView]):
         self.heading = title
         self.counter = counter
         self.role = role
+        self._code_entered: str | None = None  # the code as Enter left it (see _to_pin)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="box"):
@@ -73,7 +75,16 @@ class SignInScreen(Screen[StaffView]):
         self.query_one("#code", Input).focus()
 
     @on(Input.Submitted, "#code")
-    def _to_pin(self) -> None:
+    def _to_pin(self, event: Input.Submitted) -> None:
+        entered = self._code_entered
+        if entered and event.value.startswith(entered) and len(event.value) > len(entered):
+            # A burst (a badge reader, or fast typing) sent "code Enter PIN Enter" before
+            # the focus moved: the PIN landed after the code. Split them again.
+            self.query_one("#code", Input).value = entered
+            self.query_one("#pin", Input).value = event.value[len(entered) :]
+            self._submit()
+            return
+        self._code_entered = event.value
         self.query_one("#pin", Input).focus()
 
     @on(Input.Submitted, "#pin")
@@ -112,6 +123,7 @@ class SignInScreen(Screen[StaffView]):
             self.person = person
 
     def on_sign_in_screen_refused(self, message: Refused) -> None:
+        self._code_entered = None
         self.refuse(message.sentence)
         self.query_one("#pin", Input).value = ""
         self.query_one("#pin", Input).focus()
@@ -160,12 +172,20 @@ class StaffApp(App[None], Generic[S], inherit_bindings=False):
         return self.queue.centre
 
     def on_mount(self) -> None:
+        # Textual runs every class's own on_mount: a subclass must not call this one again
+        # (super().on_mount() would open the sign-in screen twice).
         self.ask_sign_in()
 
     def ask_sign_in(self) -> None:
+        # ``admit`` runs once the sign-in screen has gone (the callback itself runs while it
+        # is still on top, where a subclass's focus or queries would land on it).
         self.push_screen(
-            SignInScreen(self.SIGN_IN_TITLE, counter=self.counter, role=self.ROLE), self.admit
+            SignInScreen(self.SIGN_IN_TITLE, counter=self.counter, role=self.ROLE),
+            self._after_sign_in,
         )
+
+    def _after_sign_in(self, person: StaffView | None) -> None:
+        self.call_later(self.admit, person)
 
     def action_sign_out(self) -> None:
         """Sign out (written in a thread) and show the sign-in screen for the next person."""
@@ -216,13 +236,23 @@ class StaffApp(App[None], Generic[S], inherit_bindings=False):
 
     @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
     def follow_store(self) -> None:
+        read_on: list[date] = []  # the business day of the last read
+
+        def read(centre: CentreView) -> tuple[S, int]:
+            read_on[:] = [business_day(self.clock.now(), centre.timezone)]
+            return self.read(centre)
+
+        def new_day(centre: CentreView) -> bool:  # a screen left open overnight starts afresh
+            return read_on != [business_day(self.clock.now(), centre.timezone)]
+
         for state in follow(
             self.store,
             self.centre_code,
-            self.read,
+            read,
             self._stop,
             wait=WAIT_SECONDS,
             retry=RETRY_SECONDS,
+            again=new_day,
         ):
             self.post_message(self.Fresh(state))
 

@@ -140,7 +140,6 @@ def wait_for_events(
                 pass
 
 
-
 S = TypeVar("S")
 
 
