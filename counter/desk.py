@@ -10,6 +10,7 @@ who gets which customer, so two desks pressing "call next" together never get th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -38,6 +39,7 @@ from gateway.config import Service
 from gateway.desk import DeskState, InHand, desk_state
 from gateway.errors import NotAllowed
 from gateway.events import latest
+from gateway.tickets import TicketView
 from locales import translation
 
 HELP_WORDS = {
@@ -475,25 +477,23 @@ class CounterApp(StaffApp[DeskState]):
 
         self.act(call)
 
-    def action_recall(self) -> None:
+    def _on_ticket(self, verb: Callable[[str], TicketView], sentence: str) -> None:
+        """Run a verb on the ticket in hand; ``sentence`` names it with ``{}``."""
         if hand := self._in_hand():
             number = hand.ticket.number
-            self.act(lambda: f"Called {self.queue.recall(number).number} again.")
+            self.act(lambda: sentence.format(verb(number).number))
+
+    def action_recall(self) -> None:
+        self._on_ticket(self.queue.recall, "Called {} again.")
 
     def action_start(self) -> None:
-        if hand := self._in_hand():
-            number = hand.ticket.number
-            self.act(lambda: f"Serving {self.queue.start_serving(number).number}.")
+        self._on_ticket(self.queue.start_serving, "Serving {}.")
 
     def action_no_show(self) -> None:
-        if hand := self._in_hand():
-            number = hand.ticket.number
-            self.act(lambda: f"{self.queue.no_show(number).number} marked as not come.")
+        self._on_ticket(self.queue.no_show, "{} marked as not come.")
 
     def action_hold(self) -> None:
-        if hand := self._in_hand():
-            number = hand.ticket.number
-            self.act(lambda: f"{self.queue.hold(number).number} set aside; U returns it.")
+        self._on_ticket(self.queue.hold, "{} set aside; U returns it.")
 
     def action_unhold(self) -> None:
         if not self._signed_in():
