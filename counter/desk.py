@@ -104,7 +104,7 @@ class Choice(ModalScreen[str | None]):
 
 
 class Reason(ModalScreen[str | None]):
-    """A one-line reason (a pause); Enter confirms, Escape cancels."""
+    """A one-line reason (a pause, a transfer); Enter confirms, Escape cancels."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss_none", "Cancel")]
 
@@ -336,8 +336,10 @@ class CounterApp(StaffApp[DeskState]):
     def _tick(self) -> None:
         """The clock, and the waits grown since the last read: with no event nobody moved,
         so the waits simply grow (no read needed)."""
+        if not self.is_running:
+            return  # a last tick while the app closes
         self._show_clock()
-        if self.state is not None and not self.away and self.is_running:
+        if self.state is not None and not self.away:
             self._show_waiting(self.state)
 
     def _show_clock(self) -> None:
@@ -352,6 +354,13 @@ class CounterApp(StaffApp[DeskState]):
         return desk_state(self.store, centre, self.counter, self.clock.now()), cursor
 
     def show(self, state: DeskState) -> None:
+        if self.person is not None and state.staff != self.person.code:
+            # Someone else signed in at this counter (on another screen): this one stops
+            # acting in the old name.
+            self._leave()
+            self.say(f"{state.staff_name or 'Nobody'} is signed in at this counter now.")
+            self.ask_sign_in()
+            return
         self._show_clock()
         where = f"{state.counter_name}  ·  {state.state.upper()}"
         if state.pause_reason:
@@ -572,12 +581,21 @@ class CounterApp(StaffApp[DeskState]):
             ]
 
             def send(code: str | None) -> None:
-                if code:
+                if not code:
+                    return
+
+                def with_reason(reason: str | None) -> None:
+                    if reason is None:
+                        return
+                    why = reason or None
                     self.act(
                         lambda: (
-                            f"{self.queue.transfer(number, code).number} sent to counter {code}."
+                            f"{self.queue.transfer(number, code, reason=why).number} "
+                            f"sent to counter {code}."
                         )
                     )
+
+                self.push_screen(Reason(f"Send {number} to counter {code}: why?"), with_reason)
 
             self.push_screen(Choice(f"Send {number} to which counter?", options), send)
 

@@ -60,6 +60,7 @@ class SignInScreen(Screen[StaffView]):
         self.counter = counter
         self.role = role
         self._code_entered: str | None = None  # the code as Enter left it (see _to_pin)
+        self._busy = False  # a sign-in is being checked
 
     def compose(self) -> ComposeResult:
         with Vertical(id="box"):
@@ -77,7 +78,8 @@ class SignInScreen(Screen[StaffView]):
     @on(Input.Submitted, "#code")
     def _to_pin(self, event: Input.Submitted) -> None:
         entered = self._code_entered
-        if entered and event.value.startswith(entered) and len(event.value) > len(entered):
+        extra = event.value[len(entered or "") :]
+        if entered and event.value.startswith(entered) and extra.isdigit():
             # A burst (a badge reader, or fast typing) sent "code Enter PIN Enter" before
             # the focus moved: the PIN landed after the code. Split them again.
             self.query_one("#code", Input).value = entered
@@ -92,9 +94,12 @@ class SignInScreen(Screen[StaffView]):
     def _submit(self) -> None:
         code = self.query_one("#code", Input).value.strip()
         pin = self.query_one("#pin", Input).value
+        if self._busy:
+            return  # a second Enter while the first is checked: one try, not two
         if not code or not pin:
             self.refuse("Type your staff code and PIN.")
             return
+        self._busy = True
         self.query_one("#sign-in", Button).disabled = True
         self._check(code, pin)
 
@@ -132,6 +137,7 @@ class SignInScreen(Screen[StaffView]):
         self.dismiss(message.person)
 
     def refuse(self, sentence: str) -> None:
+        self._busy = False
         self.query_one("#refusal", Static).update(sentence)
         self.query_one("#sign-in", Button).disabled = False
 
@@ -142,7 +148,7 @@ class StaffApp(App[None], Generic[S], inherit_bindings=False):
 
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("ctrl+x", "sign_out", "Sign out"),
     ]
     SIGN_IN_TITLE = "Sign in"
@@ -189,22 +195,36 @@ class StaffApp(App[None], Generic[S], inherit_bindings=False):
 
     def action_sign_out(self) -> None:
         """Sign out (written in a thread) and show the sign-in screen for the next person."""
-        person = self.person
+        person, queue = self.person, self.queue
         if person is None:
             return
-        self.person = None
-        self.state = None
-        self._stop.set()  # the follower stops; the next sign-in starts a new one
-        self._stop = threading.Event()
-        self.queue.actor = None
+        self._leave()
         counter = self.counter
 
         def sign_out() -> str:
-            self.queue.sign_out(person.code, counter=counter)
+            queue.sign_out(person.code, counter=counter)  # as the person leaving
             return f"{person.name} signed out."
 
         self.act(sign_out)
         self.ask_sign_in()
+
+    def _leave(self) -> None:
+        """Forget who was signed in: the follower stops, and its late reads are dropped."""
+        self.person = None
+        self.state = None
+        self._stop.set()  # the next sign-in starts a new follower with a new Event
+        self._stop = threading.Event()
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q: sign out first, so the supervisor does not see a ghost at the counter."""
+        person, queue = self.person, self.queue
+        self._leave()
+        if person is not None:
+            try:
+                queue.sign_out(person.code, counter=self.counter)
+            except Exception:  # the store is away: closing must still work
+                log.warning("could not record %s signing out", person.code)
+        self.exit()
 
     def on_unmount(self) -> None:
         self._stop.set()
@@ -213,17 +233,21 @@ class StaffApp(App[None], Generic[S], inherit_bindings=False):
         if person is None:
             return
         self.person = person
-        self.queue.actor = person.code  # every event names who acted
+        # A fresh engine per sign-in: every event names who acted, and a verb still running
+        # for the last person can never be written in the next person's name.
+        self.queue = Queue(self.store, self.queue.centre, clock=self.clock, actor=person.code)
         self.follow_store()
 
     # -- following the store (a worker thread) ------------------------------------------
 
     class Fresh(Message):
-        """A state read by the follower thread (``None``: the store is away)."""
+        """A state read by the follower thread (``None``: the store is away), tagged with
+        the sign-in it was read for."""
 
-        def __init__(self, state: Any) -> None:
+        def __init__(self, state: Any, session: threading.Event) -> None:
             super().__init__()
             self.state = state
+            self.session = session
 
     def read(self, centre: CentreView) -> tuple[S, int]:
         raise NotImplementedError
@@ -236,6 +260,7 @@ class StaffApp(App[None], Generic[S], inherit_bindings=False):
 
     @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
     def follow_store(self) -> None:
+        session = self._stop  # this sign-in's: a new one gets a new Event
         read_on: list[date] = []  # the business day of the last read
 
         def read(centre: CentreView) -> tuple[S, int]:
@@ -249,16 +274,16 @@ class StaffApp(App[None], Generic[S], inherit_bindings=False):
             self.store,
             self.centre_code,
             read,
-            self._stop,
+            session,
             wait=WAIT_SECONDS,
             retry=RETRY_SECONDS,
             again=new_day,
         ):
-            self.post_message(self.Fresh(state))
+            self.post_message(self.Fresh(state, session))
 
     def on_staff_app_fresh(self, message: Fresh) -> None:
-        if self.person is None:
-            return  # signed out while the follower was reading
+        if self.person is None or message.session is not self._stop:
+            return  # read for someone who has signed out since
         if message.state is None:
             self.away = True
             self.show_away()

@@ -122,18 +122,20 @@ def _start_session(
         )
     width, height = shutil.get_terminal_size((200, 50))
     width, height = max(width, 160), max(height, 45)
-    prefix = ["env", *[f"{k}={v}" for k, v in env.items()]]
+    # The store's URL reaches the panes through tmux's environment (-e), never a command
+    # line, where a password would show in the process list.
+    values = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
     (_, kiosk), (_, counter), (_, board) = commands
 
     # Each pane ends by waiting for Enter, so a screen that stops shows why.
     def shell(argv: list[str]) -> str:
-        return shlex.join([*prefix, *argv]) + "; echo; read -r -p 'Press Enter to close.' _"
+        return shlex.join(argv) + "; echo; echo 'Press Enter to close.'; read _"
 
     run = [tmux, "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height)]
     steps = [
-        [*run, shell(kiosk)],
-        [tmux, "split-window", "-h", "-t", f"{session}:0.0", "-p", "55", shell(counter)],
-        [tmux, "split-window", "-v", "-t", f"{session}:0.1", "-p", "45", shell(board)],
+        [*run, *values, shell(kiosk)],
+        [tmux, "split-window", *values, "-h", "-t", f"{session}:0.0", "-p", "55", shell(counter)],
+        [tmux, "split-window", *values, "-v", "-t", f"{session}:0.1", "-p", "45", shell(board)],
         [tmux, "set-option", "-t", session, "mouse", "on"],
         [tmux, "select-pane", "-t", f"{session}:0.1"],
     ]

@@ -37,12 +37,18 @@ class CounterVerbs(Engine):
                 raise NotAllowed(
                     f"Counter {counter} still has {held.number}; finish with it first."
                 )
-            if desk.state != state or desk.pause_reason != reason:
+            released = self._release(session, desk, now) if state == "closed" else 0
+            if desk.state != state or desk.pause_reason != reason or released:
                 desk.state = state
                 desk.pause_reason = reason
                 session.add(desk)
                 log.add(
-                    f"counter_{state}", now, counter_id=desk.id, counter=desk.code, reason=reason
+                    f"counter_{state}",
+                    now,
+                    counter_id=desk.id,
+                    counter=desk.code,
+                    reason=reason,
+                    released=released or None,
                 )
             return state
 
@@ -125,6 +131,25 @@ class CounterVerbs(Engine):
 
         return self._run(work)
 
+    def _release(self, session: Session, desk: Counter, now: datetime) -> int:
+        """A counter closing lets go of the tickets sent to it (transferred, moved, or set
+        aside there): they go back to the shared queue, keeping their place, so nobody
+        waits for a closed counter."""
+        sent = session.exec(
+            select(Ticket)
+            .where(
+                Ticket.centre_id == self.centre.id,
+                Ticket.for_counter_id == desk.id,
+                col(Ticket.state).in_(("waiting", "held")),
+            )
+            .with_for_update()
+        ).all()
+        for row in sent:
+            row.for_counter_id = None
+            row.changed_at = max(row.changed_at, now)
+            session.add(row)
+        return len(sent)
+
     def _receiving(self, session: Session, code: str) -> Counter:
         desk = self._counter(session, code)
         if desk.state == "closed" or not desk.active:
@@ -138,6 +163,7 @@ class CounterVerbs(Engine):
         row.state = "waiting"
         row.counter_id = None
         row.for_counter_id = target.id
+        row.serving_at = None  # served again from the start at the next counter
         row.changed_at = now
         from_counter = self.centre.counters[from_id].code if from_id else None
         log.add(
@@ -178,8 +204,13 @@ class CounterVerbs(Engine):
             for desk in session.exec(
                 select(Counter).where(Counter.centre_id == self.centre.id).with_for_update()
             ):
-                if desk.state != "closed":
+                if desk.staff_id is not None:  # whoever forgot to sign out is signed out
+                    log.add("signed_out", now, counter_id=desk.id, staff_id=desk.staff_id)
+                    desk.staff_id = None
+                    session.add(desk)
+                if desk.state != "closed" or desk.pause_reason is not None:
                     desk.state = "closed"
+                    desk.pause_reason = None
                     session.add(desk)
                     log.add("counter_closed", now, counter_id=desk.id, counter=desk.code)
             log.add("day_closed", now, day=today.isoformat(), cancelled=len(open_tickets))

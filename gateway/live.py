@@ -101,11 +101,13 @@ class LiveTraffic:
             desk.step, desk.next_at = "serving", now + rng.uniform(*SERVING_SECONDS)
         elif desk.step == "serving" and desk.ticket:
             ticket, to = desk.ticket, rng.choice(self.services)
-            referred = rng.random() < REFER_SHARE and self._try(
-                lambda: self.queue.refer(ticket, to, kind="handover", consent=True)
-            )
-            if not referred:
-                self._try(lambda: self.queue.complete(ticket))
+            finished = (
+                rng.random() < REFER_SHARE
+                and self._try(lambda: self.queue.refer(ticket, to, kind="handover", consent=True))
+            ) or self._try(lambda: self.queue.complete(ticket))
+            if not finished:  # the store was busy or away: try again soon, keep the ticket
+                desk.next_at = now + 2.0
+                return
             self.finished += 1
             desk.ticket, desk.step = None, "idle"
             desk.next_at = now + rng.uniform(*IDLE_SECONDS)

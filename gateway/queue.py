@@ -347,6 +347,7 @@ class Queue(ReferralVerbs, CounterVerbs, FootfallVerbs, StaffVerbs):
             counter_id = row.counter_id
             row.state = "held"
             row.counter_id = None
+            row.serving_at = None  # served again from the start when called back
             # On return it goes back to the counter that set it aside.
             row.for_counter_id = counter_id or row.for_counter_id
             row.changed_at = now
@@ -369,6 +370,10 @@ class Queue(ReferralVerbs, CounterVerbs, FootfallVerbs, StaffVerbs):
         def work(session: Session, log: EventLog, now: datetime) -> TicketView:
             row = self._ticket(session, ticket, now)
             self._require(row, ("held",), "returned to the queue")
+            if row.for_counter_id is not None:
+                desk = session.get(Counter, row.for_counter_id)
+                if desk is None or desk.state == "closed" or not desk.active:
+                    row.for_counter_id = None  # that counter has gone: the shared queue
             row.state = "waiting"
             row.changed_at = now
             session.add(row)

@@ -1,6 +1,7 @@
 """Who a counter calls next, and how long a customer can expect to wait.
 
-The order for a counter, best first:
+The order for a counter, best first (after any tickets sent to that counter: a transfer, a
+held ticket returning, a queue a supervisor moved there, which only it calls):
 
 1. Anyone who has waited in this queue ``starvation_factor`` times their service's target
    (twice, by default) comes first, whatever the service or priority. This is the
@@ -66,10 +67,10 @@ def pick_next(
 ) -> Ticket | None:
     """Lock and return the ticket this counter should call, or None. Caller updates it.
 
-    Tickets sent to this counter (a transfer, a moved queue) come first, oldest arrival
-    first; then its own queue in ``queue_order``. Tickets sent to another counter are
-    never called here. Only today's tickets: a ticket left waiting last night is never
-    called this morning (``Queue.close_day`` ends such tickets)."""
+    Tickets sent to this counter (a transfer, a moved queue, a held ticket returning) come
+    first, in the same order among themselves; then its own queue in ``queue_order``.
+    Tickets sent to another counter are never called here. Only today's tickets: a ticket
+    left waiting last night is never called this morning (``Queue.close_day`` ends them)."""
     skills = [s for s in counter.skills if s in services and services[s].active]
     stmt = (
         select(Ticket)
@@ -93,6 +94,7 @@ def pick_next(
 def callable_here(counter_id: int | None, skills: list[int]) -> Any:
     """WHERE term: the waiting tickets a counter may call (sent to it, or of its skills
     and not sent elsewhere)."""
+    assert counter_id is not None, "a stored counter has an id"
     return sa.or_(
         col(Ticket.for_counter_id) == counter_id,
         sa.and_(col(Ticket.for_counter_id).is_(None), col(Ticket.service_id).in_(skills or [-1])),

@@ -86,23 +86,73 @@ def test_moving_a_closed_counters_queue_sends_what_nobody_else_could_call(any_qu
     q = any_queue
     jobs = [q.check_in("jobs") for _ in range(3)]
     tax = q.check_in("council-tax")
-    sent = q.check_in("housing")
-    q.transfer(sent.number, "4")
     q.set_counter_state("4", "closed")
     moved = q.move_queue("4", "2")
-    # The three jobs tickets (no other counter serves jobs) and the one sent to 4 move;
-    # council tax stays in the shared queue.
-    assert moved == 4
-    called = [q.call_next("2").number]
-    assert called == [sent.number]  # sent tickets oldest first; sent was issued last
-    q.complete(called[0])
+    # The three jobs tickets move (no other counter serves jobs); council tax stays in the
+    # shared queue, which counters 1 and 3 call from.
+    assert moved == 3
+    called = []
     for _ in jobs:
         t = q.call_next("2")
         called.append(t.number)
         q.complete(t.number)
-    assert called[1:] == [j.number for j in jobs]
+    assert called == [j.number for j in jobs]  # in their usual order: arrival here
     assert q.call_next("1").number == tax.number
-    assert [e.data["moved"] for e in watch(q.store, q.centre.id) if e.kind == "queue_moved"] == [4]
+    assert [e.data["moved"] for e in watch(q.store, q.centre.id) if e.kind == "queue_moved"] == [3]
+
+
+def test_closing_a_counter_lets_go_of_tickets_sent_or_held_there(any_queue, clock):
+    q = any_queue
+    sent = q.check_in("housing")
+    q.transfer(sent.number, "4")
+    held = q.check_in("council-tax")
+    q.call_ticket("3", held.number)
+    q.start_serving(held.number)
+    q.hold(held.number)
+    clock.advance(minutes=1)
+    q.set_counter_state("4", "closed")
+    q.set_counter_state("3", "closed")
+    closed = [e for e in watch(q.store, q.centre.id) if e.kind == "counter_closed"]
+    assert [e.data.get("released") for e in closed] == [1, 1]
+    # Both go back to the shared queue, keeping their place: nobody waits for a closed
+    # counter.
+    assert q.call_next("2").number == sent.number
+    q.unhold(held.number)
+    called = q.call_next("1")
+    assert (called.number, called.arrived_at) == (held.number, held.arrived_at)
+
+
+def test_a_transferred_or_held_ticket_is_served_afresh_at_the_next_counter(queue, clock):
+    from gateway.models import Ticket
+
+    ticket = queue.check_in("council-tax")
+    queue.call_next("1")
+    queue.start_serving(ticket.number)
+    clock.advance(minutes=20)
+    queue.transfer(ticket.number, "3")
+    clock.advance(minutes=5)
+    queue.call_next("3")
+    with queue.store.read() as session:
+        row = session.get(Ticket, ticket.id)
+        assert row is not None and row.serving_at is None  # not "serving for 25 minutes"
+    queue.start_serving(ticket.number)
+    queue.hold(ticket.number)
+    with queue.store.read() as session:
+        row = session.get(Ticket, ticket.id)
+        assert row is not None and row.serving_at is None
+
+
+def test_closing_time_signs_out_whoever_forgot_and_clears_pause_reasons(queue):
+    queue.add_staff("asha", name="Asha Patel", pin="4821")
+    queue.sign_in("asha", "4821", counter="2")
+    queue.set_counter_state("3", "paused", reason="lunch")
+    queue.close_day()
+    rows = {
+        c.counter: c for c in room_status(queue.store, queue.centre, queue.clock.now()).counters
+    }
+    assert rows["2"].staff is None and rows["3"].pause_reason is None
+    assert {r.state for r in rows.values()} == {"closed"}
+    assert "signed_out" in kinds(queue)
 
 
 def test_moving_a_queue_to_a_closed_counter_is_refused(queue):

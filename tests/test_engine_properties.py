@@ -71,7 +71,12 @@ def clock_minutes(most: int) -> st.SearchStrategy[int]:
 
 # How the clock jumps besides moving on a few minutes: weighted towards not at all.
 JUMPS = ("no", "no", "no", "no", "no", "no", "overnight", "weekend", "back")
-DECIDERS = ("starvation over the oldest", "preference over the oldest", "priority over the oldest")
+DECIDERS = (
+    "sent to this counter over the oldest",
+    "starvation over the oldest",
+    "preference over the oldest",
+    "priority over the oldest",
+)
 Refusal = tuple[type[GatewayError], str]  # an error we expect, and why
 
 
@@ -172,16 +177,25 @@ def read_store(store: Store, centre_id: int) -> Snapshot:
 
 
 def routing_key(
-    ticket: Any, skills: list[int], targets: dict[int, int], now: datetime, factor: float
+    ticket: Any,
+    skills: list[int],
+    targets: dict[int, int],
+    now: datetime,
+    factor: float,
+    counter_id: int | None = None,
 ) -> tuple[Any, ...]:
     """The call order documented in ``routing.py``, written out again independently.
-    Overdue counts the wait in this queue (since ``issued_at``); the place in line is the
-    visit's arrival."""
-    aged = now - ticket.issued_at >= timedelta(minutes=targets[ticket.service_id] * factor)
-    if aged:
-        return (0, 0, 0, ticket.arrived_at, ticket.id)
+    Tickets sent to the counter come first; then overdue (the wait in this queue, since
+    ``issued_at``, for the counter's own services); the place in line is the visit's
+    arrival."""
+    sent = 0 if counter_id is not None and ticket.for_counter_id == counter_id else 1
+    mine = ticket.service_id in skills
+    waited = now - ticket.issued_at
+    if mine and waited >= timedelta(minutes=targets[ticket.service_id] * factor):
+        return (sent, 0, 0, 0, ticket.arrived_at, ticket.id)
     priority = ticket.priority_from is not None and ticket.priority_from <= now
-    return (1, skills.index(ticket.service_id), 0 if priority else 1, ticket.arrived_at, ticket.id)
+    rank = skills.index(ticket.service_id) if mine else len(skills)
+    return (sent, 1, rank, 0 if priority else 1, ticket.arrived_at, ticket.id)
 
 
 # -- the machine -------------------------------------------------------------------------
@@ -423,7 +437,10 @@ class EngineMachine(RuleBasedStateMachine):
             t
             for t in before.tickets.values()
             if t.state == "waiting"
-            and t.service_id in skills
+            # sent to this counter, or of its services and not sent elsewhere
+            and (
+                t.for_counter_id == desk.id or (t.for_counter_id is None and t.service_id in skills)
+            )
             and t.changed_at <= now
             and t.day == self.today  # yesterday's leftovers are never called
         ]
@@ -440,13 +457,18 @@ class EngineMachine(RuleBasedStateMachine):
         view, after, events = done
         picked = before.tickets[view.id]
         assert picked in waiting, f"counter {counter} called {picked.number}, not waiting for it"
-        key = {t.id: routing_key(t, skills, self.targets, now, self.factor) for t in waiting}
-        overdue = {t.id for t in waiting if key[t.id][0] == 0}
+        key = {
+            t.id: routing_key(t, skills, self.targets, now, self.factor, desk.id) for t in waiting
+        }
+        overdue = {t.id for t in waiting if key[t.id][1] == 0}
+        sent_here = key[picked.id][0] == 0
         for other in waiting:
             # The starvation bound: an overdue ticket is passed over by nobody who is not
-            # overdue, nor by anyone who arrived later.
-            assert other.id not in overdue or (
-                picked.id in overdue and picked.arrived_at <= other.arrived_at
+            # overdue, nor by anyone who arrived later (a ticket sent here excepted).
+            assert (
+                other.id not in overdue
+                or sent_here
+                or (picked.id in overdue and picked.arrived_at <= other.arrived_at)
             ), (
                 f"{other.number} has waited {now - other.issued_at} in this queue (over "
                 f"{self.factor}x target) but counter {counter} called {picked.number}"
@@ -474,7 +496,9 @@ class EngineMachine(RuleBasedStateMachine):
         refusals = self.counter_refusals(counter)
         refusals += self.ticket_refusals(row, ("waiting",), "called")
         desk = before.counters[counter]
-        if row is not None and row.service_id not in desk.skills:
+        if row is not None and row.for_counter_id not in (None, desk.id):
+            refusals.append((NotAllowed, "it was sent to another counter"))
+        elif row is not None and row.service_id not in desk.skills and row.for_counter_id is None:
             refusals.append((NotAllowed, f"counter {counter} does not serve that service"))
         done = self.attempt(
             f"call {ref!r} to counter {counter}",
@@ -606,6 +630,8 @@ class EngineMachine(RuleBasedStateMachine):
             _, after, events = done
             new = after.tickets[row.id]
             assert (new.state, new.counter_id) == ("held", None)
+            # It goes back to the counter that set it aside (if it was at one).
+            assert new.for_counter_id == (row.counter_id or row.for_counter_id)
             self.only_changed(before, after, {row.id}, 0)
             self.expect_event(events, "held", row.id)
 
@@ -690,17 +716,25 @@ class EngineMachine(RuleBasedStateMachine):
         refusals: list[Refusal] = []
         if state == "closed" and self.holding(desk.id):
             refusals.append((NotAllowed, f"counter {counter} still holds a ticket"))
+        # Closing lets go of the tickets sent to the counter (or set aside there).
+        released = {
+            t.id
+            for t in before.tickets.values()
+            if state == "closed" and t.for_counter_id == desk.id and t.state in ("waiting", "held")
+        }
+        changes = desk.state != state or bool(released)
         done = self.attempt(
             f"set counter {counter} {state}",
             lambda: self.queue.set_counter_state(counter, state),
             refusals,
-            writes=desk.state != state,
+            writes=changes,
         )
         if done is not None:
             _, after, events = done
             assert after.counters[counter].state == state
-            assert bool(events) == (desk.state != state), "an event per real change, no more"
-            self.only_changed(before, after, set(), 0)
+            assert bool(events) == changes, "an event per real change, no more"
+            assert all(after.tickets[i].for_counter_id is None for i in released)
+            self.only_changed(before, after, released, 0)
 
     @precondition(lambda self: bool(self.last.tickets))
     @rule(data=st.data())

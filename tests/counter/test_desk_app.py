@@ -239,6 +239,9 @@ async def test_transfer_hold_and_return_and_pause_with_a_reason(staff_store, clo
         options = app.screen.query_one(OptionList)
         highlight(options, "5")
         await pilot.press("enter")
+        await wait_for(pilot, lambda: bool(app.screen.query("#reason")))
+        app.screen.query_one("#reason", Input).value = "needs the parking team"
+        await pilot.press("enter")
         await wait_for(pilot, lambda: "sent to counter 5" in text(app, "#status"), 5.0)
         await pilot.press("n")
         await wait_for(pilot, lambda: second.number in text(app, "#number"))
@@ -252,9 +255,11 @@ async def test_transfer_hold_and_return_and_pause_with_a_reason(staff_store, clo
         await pilot.press("enter")
         await wait_for(pilot, lambda: "PAUSED (training)" in text(app, "#where"))
         await pilot.press("n")  # a paused counter does not call: one sentence
-        await wait_for(pilot, lambda: "paused" in text(app, "#status"))
+        await wait_for(pilot, lambda: "open it before calling" in text(app, "#status"))
     assert queue.call_next("5").number == first.number
     assert queue.ticket(second.number).state == "waiting"
+    moved = [e for e in watch(staff_store, queue.centre.id) if e.kind == "transferred"]
+    assert moved[0].data["reason"] == "needs the parking team"
 
 
 async def test_keys_before_signing_in_or_with_no_ticket_change_nothing(staff_store, clock):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,7 @@ def capture(session: str, pane: int) -> str:
     return done.stdout
 
 
-def wait_until(condition, timeout: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -84,21 +85,21 @@ def test_the_live_tour_opens_kiosk_counter_and_board_side_by_side(tmp_path: Path
         text=True,
     )
     try:
-        assert wait_until(lambda: "Choose your language" in capture(session, 0), 60), capture(
+        assert wait_until(lambda: "Choose your language" in capture(session, 0), 120), capture(
             session, 0
         )
-        assert wait_until(lambda: "sign in" in capture(session, 1))
-        assert wait_until(lambda: "Waiting" in capture(session, 2))
+        assert wait_until(lambda: "sign in" in capture(session, 1), 60)
+        assert wait_until(lambda: "Waiting" in capture(session, 2), 60)
         # Sign in at counter 1 as the demo's member of staff.
         for keys in (["demo", "Enter"], ["0000", "Enter"]):
             subprocess.run([TMUX, "send-keys", "-t", f"{session}:0.1", *keys], check=True)
             time.sleep(0.5)
-        assert wait_until(lambda: "Demo Staff" in capture(session, 1)), capture(session, 1)
+        assert wait_until(lambda: "Demo Staff" in capture(session, 1), 60), capture(session, 1)
         # The other counters call people: the board shows calls ("→ Desk ...").
-        assert wait_until(lambda: "→" in capture(session, 2), 30), capture(session, 2)
+        assert wait_until(lambda: "→" in capture(session, 2), 90), capture(session, 2)
     finally:
         subprocess.run([TMUX, "kill-session", "-t", session], capture_output=True, check=False)
-    out, _ = tour.communicate(timeout=20)
+    out, _ = tour.communicate(timeout=60)
     assert tour.returncode == 0, out
     assert "Tour over:" in out
     store = Store(db)  # the traffic went through the verbs into the same store
