@@ -36,7 +36,9 @@ def staff_store(tmp_path: Path, clock: FixedClock) -> Iterator[Store]:
 async def sign_in(pilot: Pilot, code: str, pin: str | None = None) -> None:
     """Type a staff code and PIN into the sign-in screen and press Enter."""
     app = pilot.app
-    await wait_for(pilot, lambda: bool(app.screen.query("#code")))
+    # Wait until the sign-in screen has mounted and put the cursor in its code (or, after a
+    # refusal, its PIN), as a person would see it, so that its focus does not land after ours.
+    await wait_for(pilot, lambda: app.focused is not None and app.focused.id in ("code", "pin"))
     app.screen.query_one("#code", Input).value = code
     app.screen.query_one("#pin", Input).value = pin if pin is not None else STAFF[code][1]
     app.screen.query_one("#pin", Input).focus()

@@ -14,6 +14,7 @@ from counter.staffapp import SignInScreen
 from gateway.events import watch
 from gateway.queue import Queue
 from gateway.staff import MAX_WRONG_PINS
+from gateway.status import room_status
 from kiosk.board import BoardApp
 from locales import translation
 from tests.counter.conftest import sign_in, wait_for
@@ -271,6 +272,7 @@ async def test_keys_before_signing_in_or_with_no_ticket_change_nothing(staff_sto
         app.screen.query_one("#code", Input).blur()
         await pilot.press(*"nrsdxfthupoc")
         assert isinstance(app.screen, SignInScreen)
+        app.screen.query_one("#code", Input).focus()
         await signed_in(pilot)
         await pilot.press("r", "s", "x", "h")
         await wait_for(pilot, lambda: "no ticket" in text(app, "#status"))
@@ -373,3 +375,36 @@ async def test_a_code_and_pin_typed_in_one_burst_still_sign_in(staff_store, cloc
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.state is not None)
         assert app.person is not None and app.person.code == "asha"
+
+
+async def test_quitting_signs_out_and_a_desk_taken_over_elsewhere_stops_acting(staff_store, clock):
+    queue = Queue(staff_store, clock=clock)
+    app = CounterApp(staff_store, counter="1", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await signed_in(pilot, "asha")
+        queue.sign_in("ben", "1357", counter="1")  # Ben signs in at desk 1 on another screen
+        await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen), 5.0)
+        assert app.person is None
+        assert "Ben Cole is signed in at this counter now." in text(app, "#status")
+        await signed_in(pilot, "asha")
+        await pilot.press("ctrl+q")
+    rows = room_status(staff_store, queue.centre, clock.now()).counters
+    assert next(r for r in rows if r.counter == "1").staff is None  # no ghost at desk 1
+    kinds = [e.kind for e in watch(staff_store, queue.centre.id)]
+    assert kinds[-1] == "signed_out"
+
+
+async def test_two_enters_make_one_sign_in_try(staff_store, clock):
+    app = CounterApp(staff_store, counter="1", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: bool(app.screen.query("#code")))
+        screen = app.screen
+        screen.query_one("#code", Input).value = "asha"
+        screen.query_one("#pin", Input).value = "0000"
+        screen._submit()
+        screen._submit()  # Enter again before the first try has been checked
+        await wait_for(pilot, lambda: "do not match" in text(screen, "#refusal"))
+        await pilot.pause(0.3)
+    centre = Queue(staff_store).centre
+    refused = [e for e in watch(staff_store, centre.id) if e.kind == "sign_in_refused"]
+    assert len(refused) == 1
