@@ -99,9 +99,9 @@ class Engine:
         with self.store.read() as session:
             ticket = session.get(Ticket, view.id)
             assert ticket is not None
-            service = self.centre.services[ticket.service_id]
             factor = self.centre.config.centre.starvation_factor
-            wait = estimate_wait(session, self.centre.id, ticket, service, now, factor)
+            services = self.centre.services
+            wait = estimate_wait(session, self.centre.id, ticket, services, now, factor)
         return replace(view, wait=wait)
 
     def _ticket(self, session: Session, ref: str | int, now: datetime) -> Ticket:

@@ -119,21 +119,38 @@ def rank_in_service(ticket: Ticket, now: datetime, overdue_from: datetime) -> tu
     return (not overdue, not (overdue or priority), ticket.arrived_at, ticket.id)
 
 
+def rank_at_counter(
+    ticket: Ticket, skills: list[int], services: dict[int, Service], now: datetime, factor: float
+) -> tuple[Any, ...]:
+    """``queue_order`` for one counter with these skills, in Python: smaller is sooner."""
+    mine = ticket.service_id in skills
+    target = services[ticket.service_id].target_wait_minutes if mine else 0
+    aged = mine and ticket.issued_at <= now - timedelta(minutes=target * factor)
+    priority = ticket.priority_from is not None and ticket.priority_from <= now
+    rank = skills.index(ticket.service_id) if mine else len(skills)
+    return (not aged, 0 if aged else rank, not (aged or priority), ticket.arrived_at, ticket.id)
+
+
 def estimate_wait(
     session: Session,
     centre_id: int,
     ticket: Ticket,
-    service: Service,
+    services: dict[int, Service],
     now: datetime,
     factor: float,
 ) -> WaitEstimate:
     """People ahead, times the service minutes, over the counters open for the service.
 
     People ahead are those waiting today for the same service who rank before the ticket
-    in the call order. The typical service minutes from the centre file are refined by
-    today's measured service times (a weighted mean, so one quick case does not swing it).
-    A counter that has the service as its first skill counts whole; further down, half.
+    in the call order (tickets sent to one counter are not in that queue). The typical
+    service minutes from the centre file are refined by today's measured service times (a
+    weighted mean, so one quick case does not swing it). A counter that has the service as
+    its first skill counts whole; further down, half. A ticket sent to one counter waits
+    behind the tickets sent there that rank before it, for that counter alone.
     """
+    service = services[ticket.service_id]
+    if ticket.for_counter_id is not None:
+        return _sent_wait(session, centre_id, ticket, services, now, factor)
     overdue_from = now - timedelta(minutes=service.target_wait_minutes * factor)
     mine = rank_in_service(ticket, now, overdue_from)
     others = session.exec(
@@ -143,6 +160,7 @@ def estimate_wait(
             Ticket.state == "waiting",
             Ticket.day == ticket.day,
             Ticket.id != ticket.id,
+            col(Ticket.for_counter_id).is_(None),
         )
     ).all()
     ahead = sum(1 for t in others if rank_in_service(t, now, overdue_from) < mine)
@@ -161,6 +179,35 @@ def estimate_wait(
         return WaitEstimate(int(ahead), None, 0.0, minutes_each)
     minutes = math.ceil(ahead * minutes_each / capacity)
     return WaitEstimate(int(ahead), minutes, capacity, minutes_each)
+
+
+def _sent_wait(
+    session: Session,
+    centre_id: int,
+    ticket: Ticket,
+    services: dict[int, Service],
+    now: datetime,
+    factor: float,
+) -> WaitEstimate:
+    desk = session.get(Counter, ticket.for_counter_id)
+    assert desk is not None
+    skills = [s for s in desk.skills if s in services and services[s].active]
+    others = session.exec(
+        select(Ticket).where(
+            Ticket.centre_id == centre_id,
+            Ticket.state == "waiting",
+            Ticket.day == ticket.day,
+            Ticket.for_counter_id == desk.id,
+            Ticket.id != ticket.id,
+        )
+    ).all()
+    mine = rank_at_counter(ticket, skills, services, now, factor)
+    ahead = sum(1 for t in others if rank_at_counter(t, skills, services, now, factor) < mine)
+    service = services[ticket.service_id]
+    minutes_each = measured_service_minutes(session, centre_id, service, ticket.day)
+    if desk.state not in OPEN_STATES or not desk.active:
+        return WaitEstimate(ahead, None, 0.0, minutes_each)
+    return WaitEstimate(ahead, math.ceil(ahead * minutes_each), 1.0, minutes_each)
 
 
 def measured_service_minutes(

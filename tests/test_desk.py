@@ -247,3 +247,15 @@ def test_the_desk_lists_its_queue_in_call_order_with_marks(queue, clock):
         w.number for w in desk_state(queue.store, queue.centre, "1", clock.now()).waiting
     ]
     assert state.waiting[0].number == queue.call_next("2").number
+
+
+def test_a_sent_ticket_is_told_its_place_at_that_counter(queue, clock):
+    for _ in range(4):
+        queue.check_in("council-tax")
+    ticket = queue.check_in("council-tax")
+    queue.call_ticket("1", ticket.number)
+    sent = queue.transfer(ticket.number, "4")  # counter 4 (jobs only) will call it next
+    assert sent.wait is not None and (sent.wait.ahead, sent.wait.minutes) == (0, 0)
+    later = queue.check_in("council-tax")
+    # The shared council-tax queue does not count the ticket sent to counter 4.
+    assert later.wait is not None and later.wait.ahead == 4

@@ -894,15 +894,35 @@ class CountingAheadMachine(EngineMachine):
         now = self.clock.now()
         waiting = [t for t in self.last.tickets.values() if t.state == "waiting"]
         for row in waiting:
-            same = [row.service_id]
-            mine = routing_key(row, same, self.targets, now, self.factor)
-            ahead = [
-                t.number
-                for t in waiting
-                if t.service_id == row.service_id
-                and t.day == row.day
-                and routing_key(t, same, self.targets, now, self.factor) < mine
-            ]
+            if row.for_counter_id is not None:
+                # Sent to one counter: behind those sent there who rank before it, in that
+                # counter's order.
+                desk = next(c for c in self.last.counters.values() if c.id == row.for_counter_id)
+                skills = [s for s in desk.skills if self.services[s].active]
+
+                def key(t: Any, skills: list[int] = skills) -> tuple[Any, ...]:
+                    return routing_key(t, skills, self.targets, now, self.factor)
+
+                mine = key(row)
+                ahead = [
+                    t.number
+                    for t in waiting
+                    if t.for_counter_id == row.for_counter_id
+                    and t.day == row.day
+                    and t.id != row.id
+                    and key(t) < mine
+                ]
+            else:
+                same = [row.service_id]
+                mine = routing_key(row, same, self.targets, now, self.factor)
+                ahead = [
+                    t.number
+                    for t in waiting
+                    if t.service_id == row.service_id
+                    and t.for_counter_id is None
+                    and t.day == row.day
+                    and routing_key(t, same, self.targets, now, self.factor) < mine
+                ]
             told = self.queue.ticket(row.id).wait
             if told.ahead != len(ahead):
                 raise WaitEstimateDisagrees(
