@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 from gateway.engine import Engine
 from gateway.errors import NotAllowed, UnknownError
 from gateway.events import EventLog
-from gateway.models import Staff
+from gateway.models import Counter, Staff
 
 ROLES = ("counter", "supervisor")
 MAX_WRONG_PINS = 5
@@ -219,6 +219,15 @@ class StaffVerbs(Engine):
                 if desk.staff_id not in (None, row.id):
                     # The last person did not sign out: their session ends here.
                     log.add("signed_out", now, counter_id=desk.id, staff_id=desk.staff_id)
+                # One person, one counter: signing in here ends their session elsewhere.
+                for other in session.exec(
+                    select(Counter)
+                    .where(Counter.staff_id == row.id, Counter.id != desk.id)
+                    .with_for_update()
+                ):
+                    other.staff_id = None
+                    session.add(other)
+                    log.add("signed_out", now, counter_id=other.id, staff_id=row.id)
                 desk.staff_id = row.id
                 session.add(desk)
             log.add(

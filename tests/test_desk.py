@@ -191,6 +191,15 @@ def test_signing_in_puts_the_person_at_the_counter_and_out_takes_them_off(queue)
     assert desk_state(queue.store, queue.centre, "1", queue.clock.now()).staff == "ben"
     queue.sign_out("ben", counter="1")
     assert desk_state(queue.store, queue.centre, "1", queue.clock.now()).staff is None
+    # One person, one counter: Asha signing in at 3 ends her session at 2.
+    queue.sign_in("asha", "4821", counter="2")
+    queue.sign_in("asha", "4821", counter="3")
+    staffed = {
+        c.counter: c.staff
+        for c in room_status(queue.store, queue.centre, queue.clock.now()).counters
+        if c.staff
+    }
+    assert staffed == {"3": "asha"}
 
 
 def test_the_supervisor_view_admits_only_supervisors(queue):
