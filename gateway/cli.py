@@ -97,6 +97,11 @@ def _parser() -> argparse.ArgumentParser:
     add("close-day", "closing time: cancel what is still open and close all counters")
     add("status", "what is waiting, for how long, and who is at which counter")
     add("alerts", "today's alerts: help asked for, failed prints, devices, lockouts")
+    p = add("report", "managers' figures for a range of days (the summary, so far)")
+    p.add_argument("kind", choices=["summary"])
+    p.add_argument("--from", dest="first", metavar="DATE", help="first day (default: today)")
+    p.add_argument("--to", dest="last", metavar="DATE", help="last day (default: --from)")
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     p = add("watch", "print events after a cursor (commit order)")
     p.add_argument("--after", type=int, default=0)
     p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for news")
@@ -274,6 +279,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "centre": _centre,
         "status": _status,
         "alerts": _alerts,
+        "report": _report,
         "watch": _watch,
         "demo": _demo,
         "kiosk": _kiosk,
@@ -545,6 +551,55 @@ def _alerts(args: argparse.Namespace) -> int:
     text = "\n".join(f"{a.at.astimezone(zone):%H:%M}  {a.text}" for a in alerts)
     _emit(args, {"alerts": [a.as_dict() for a in alerts]}, text or "No alerts today.")
     return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    import csv
+    import io
+
+    from rich.table import Table
+
+    from gateway.centres import open_centre
+    from gateway.clock import business_day
+    from gateway.errors import GatewayError
+    from gateway.reports import Days, flatten, summary
+    from gateway.views import render
+
+    store = _store(args)
+    centre = open_centre(store, args.centre)
+    today = business_day(_clock(args, centre.timezone).now(), centre.timezone)
+    first = _day(args.first) if args.first else today
+    last = _day(args.last) if args.last else first
+    if last < first:
+        raise GatewayError(f"--to {last} is before --from {first}; give the days in order.")
+    figures = summary(store, centre, Days(first, last))
+    if args.json or args.format == "json":
+        print(json.dumps(figures, ensure_ascii=False))
+    elif args.format == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["figure", "value"])
+        writer.writerows(flatten(figures))
+        print(out.getvalue(), end="")
+    else:
+        table = Table(title=f"{centre.name}: {first} to {last}")
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        for name, value in flatten(figures):
+            table.add_row(name, "-" if value is None else str(value))
+        print(render(table))
+    return 0
+
+
+def _day(text: str) -> Any:
+    from datetime import date
+
+    from gateway.errors import GatewayError
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise GatewayError(f"'{text}' is not a date; use ISO 8601, like 2026-11-27.") from None
 
 
 def _watch(args: argparse.Namespace) -> int:
