@@ -16,6 +16,7 @@ from gateway.routing import OPEN_STATES
 from gateway.tickets import AT_COUNTER, TicketView
 
 COUNTER_STATES = ("open", "paused", "closed")
+CENTRE_CLOSED = "centre closed"  # the reason on tickets still open at closing time
 
 
 class CounterVerbs(Engine):
@@ -197,7 +198,7 @@ class CounterVerbs(Engine):
                 .with_for_update()
             ).all()
             for row in open_tickets:
-                self._end(session, log, row, "cancelled", now, reason="centre closed")
+                self._end(session, log, row, "cancelled", now, reason=CENTRE_CLOSED)
                 visit = session.get(Visit, row.visit_id)
                 assert visit is not None
                 self._end_visit(session, log, visit, now)

@@ -23,6 +23,7 @@ from sqlmodel import Session, col, func, select
 
 from gateway.centres import CentreView
 from gateway.clock import day_start
+from gateway.counters import CENTRE_CLOSED
 from gateway.models import Agency, Event, Referral, Service, Ticket, Visit
 from gateway.store import Store
 
@@ -95,18 +96,30 @@ def day_start_of(day: date, centre: CentreView) -> datetime:
 
 
 def _tickets(session: Session, centre: CentreView, days: Days) -> dict[str, int]:
+    in_range = (Ticket.centre_id == centre.id, Ticket.day >= days.first, Ticket.day <= days.last)
     states = dict(
         session.exec(
-            select(Ticket.state, func.count())
-            .where(Ticket.centre_id == centre.id, Ticket.day >= days.first, Ticket.day <= days.last)
-            .group_by(col(Ticket.state))
+            select(Ticket.state, func.count()).where(*in_range).group_by(col(Ticket.state))
         ).all()
     )
+    # Walked out: still waiting (or at a counter) when the centre closed, so cancelled by
+    # close_day with its reason.
+    walked_out = session.exec(
+        select(func.count())
+        .select_from(Event)
+        .join(Ticket, col(Ticket.id) == col(Event.ticket_id))
+        .where(
+            *in_range,
+            Event.kind == "cancelled",
+            col(Event.data)["reason"].as_string() == CENTRE_CLOSED,
+        )
+    ).one()
     return {
         "issued": int(sum(states.values())),
         "served": int(states.get("done", 0)),
         "no_show": int(states.get("no_show", 0)),
-        "cancelled": int(states.get("cancelled", 0)),
+        "cancelled": int(states.get("cancelled", 0)) - int(walked_out),
+        "walked_out": int(walked_out),
         "referred": int(states.get("referred", 0)),
         "still_open": int(sum(states.get(s, 0) for s in OPEN)),
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from datetime import timedelta
+from datetime import date, timedelta
 
 from gateway.events import watch
 from gateway.reports import Days, summary
@@ -126,3 +126,51 @@ def test_gateway_report_summary_as_json_csv_and_a_table(tmp_path, capsys):
     assert "service_level.within_target_pct" in capsys.readouterr().out
     assert main([*base, "--to", "2026-03-01"]) == 1
     assert "before" in capsys.readouterr().err
+
+
+def test_tickets_still_open_at_closing_count_as_walked_out(any_queue, clock):
+    q = any_queue
+    day = clock.now().date()
+    q.check_in("council-tax")  # still waiting at closing: walked out
+    q.cancel(q.check_in("housing").number, reason="changed their mind")
+    q.check_in("jobs")
+    q.call_next("4")  # at a counter when the centre closes: walked out too
+    clock.advance(hours=8)
+    assert q.close_day() == 2
+    tickets = summary(q.store, q.centre, Days(day, day))["tickets"]
+    assert (tickets["walked_out"], tickets["cancelled"], tickets["still_open"]) == (2, 1, 0)
+    closed = [e for e in watch(q.store, q.centre.id) if e.kind == "cancelled"]
+    assert sum(1 for e in closed if e.data.get("reason") == "centre closed") == 2
+
+
+def test_local_days_hold_across_midnight_and_the_clock_changes(store):
+    """29 March 2026: clocks go forward at 01:00 GMT, so 23:30 UTC that night is 00:30 on
+    the 30th. 25 October 2026: clocks go back at 02:00 BST, so 23:30 UTC on the 24th is
+    00:30 on the 25th, and 23:30 UTC on the 25th is still the 25th."""
+    from datetime import UTC, datetime
+
+    from gateway.clock import FixedClock
+    from gateway.footfall import KioskSessionRecord
+    from gateway.queue import Queue
+
+    clock = FixedClock(datetime(2026, 3, 29, 22, 30, tzinfo=UTC))
+    q = Queue(store, clock=clock)
+    moments = [
+        datetime(2026, 3, 29, 22, 30, tzinfo=UTC),  # 23:30 GMT on the 29th
+        datetime(2026, 3, 29, 23, 30, tzinfo=UTC),  # 00:30 BST on the 30th
+        datetime(2026, 10, 24, 23, 30, tzinfo=UTC),  # 00:30 BST on the 25th
+        datetime(2026, 10, 25, 23, 30, tzinfo=UTC),  # 23:30 GMT on the 25th
+    ]
+    for n, at in enumerate(moments):
+        clock.set(at)
+        q.check_in("council-tax")
+        q.record_kiosk_session(KioskSessionRecord("kiosk-1", f"s{n}", at, "ticket", "ticket"))
+
+    def counted(first: date, last: date) -> tuple[int, int]:
+        footfall = summary(store, q.centre, Days(first, last))["footfall"]
+        return footfall["checkins"], footfall["sessions"]
+
+    assert counted(date(2026, 3, 29), date(2026, 3, 29)) == (1, 1)
+    assert counted(date(2026, 3, 30), date(2026, 3, 30)) == (1, 1)
+    assert counted(date(2026, 10, 24), date(2026, 10, 24)) == (0, 0)
+    assert counted(date(2026, 10, 25), date(2026, 10, 25)) == (2, 2)
