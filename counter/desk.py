@@ -19,7 +19,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import (
     Button,
     Checkbox,
@@ -33,7 +32,7 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
-from counter.staffapp import StaffApp
+from counter.staffapp import Dialog, StaffApp
 from gateway.centres import CentreView
 from gateway.config import Service
 from gateway.desk import DeskState, InHand, desk_state
@@ -77,10 +76,8 @@ class Referring:
     consent: bool
 
 
-class Choice(ModalScreen[str | None]):
-    """Pick one of a few things (a counter, an outcome, a held ticket); Escape cancels."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss_none", "Cancel")]
+class Choice(Dialog[str]):
+    """Pick one of a few things (a counter, a held ticket); Escape cancels."""
 
     def __init__(self, title: str, options: list[tuple[str, str]]) -> None:
         super().__init__()
@@ -99,14 +96,9 @@ class Choice(ModalScreen[str | None]):
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
 
-    def action_dismiss_none(self) -> None:
-        self.dismiss(None)
 
-
-class Reason(ModalScreen[str | None]):
+class Reason(Dialog[str]):
     """A one-line reason (a pause, a transfer); Enter confirms, Escape cancels."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss_none", "Cancel")]
 
     def __init__(self, title: str) -> None:
         super().__init__()
@@ -124,17 +116,11 @@ class Reason(ModalScreen[str | None]):
     def _confirmed(self, event: Input.Submitted) -> None:
         self.dismiss(event.value.strip())
 
-    def action_dismiss_none(self) -> None:
-        self.dismiss(None)
 
-
-class DoneDialog(ModalScreen[tuple[str, bool] | None]):
+class DoneDialog(Dialog[tuple[str, bool]]):
     """Done: the outcome, and whether the contact was avoidable."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("a", "avoidable", "Avoidable"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("a", "avoidable", "Avoidable")]
 
     def __init__(self, number: str, outcomes: list[tuple[str, str]]) -> None:
         super().__init__()
@@ -163,15 +149,10 @@ class DoneDialog(ModalScreen[tuple[str, bool] | None]):
         assert event.option.id is not None
         self.dismiss((event.option.id, self.query_one("#avoidable", Checkbox).value))
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
-
-class ReferDialog(ModalScreen[Referring | None]):
+class ReferDialog(Dialog[Referring]):
     """Refer: the service (any agency's), handover or signpost, a reason, and the consent
     question read aloud, with the customer's answer."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, centre: CentreView, hand: InHand) -> None:
         super().__init__()
@@ -248,8 +229,8 @@ class ReferDialog(ModalScreen[Referring | None]):
         self._finish(False)
 
     @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    def _cancelled(self) -> None:
+        self.action_cancel()
 
     def _finish(self, consent: bool) -> None:
         chosen = self._service()
@@ -455,11 +436,6 @@ class CounterApp(StaffApp[DeskState]):
     def show_away(self) -> None:
         super().show_away()
         self.query_one("#queue-title", Static).update("Waiting for this counter (not current)")
-
-    def say(self, sentence: str, *, refused: bool = False) -> None:
-        status = self.query_one("#status", Static)
-        status.update(sentence)
-        status.set_class(refused, "-refused")
 
     # -- actions ---------------------------------------------------------------------------
 

@@ -17,12 +17,13 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, ClassVar, Generic, TypeVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Static
 
 from gateway.centres import CentreView
@@ -142,6 +143,18 @@ class SignInScreen(Screen[StaffView]):
         self.query_one("#sign-in", Button).disabled = False
 
 
+R = TypeVar("R")
+
+
+class Dialog(ModalScreen[R | None]):
+    """A small dialog over a staff screen; Escape cancels it (dismissed with None)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
 class StaffApp(App[None], Generic[S], inherit_bindings=False):
     """The shared frame of the staff screens. Subclasses give ``read`` (the state to show,
     read in the follower thread), ``show`` (on the UI thread) and their own bindings."""
@@ -153,6 +166,11 @@ class StaffApp(App[None], Generic[S], inherit_bindings=False):
     ]
     SIGN_IN_TITLE = "Sign in"
     ROLE: str | None = None  # "supervisor" admits supervisors only
+
+    # Each screen gives these two: the state to show, read in the follower thread (with
+    # the cursor it read up to), and showing it, on the UI thread.
+    read: Callable[[CentreView], tuple[S, int]]
+    show: Callable[[S], None]
 
     def __init__(
         self,
@@ -249,12 +267,6 @@ class StaffApp(App[None], Generic[S], inherit_bindings=False):
             self.state = state
             self.session = session
 
-    def read(self, centre: CentreView) -> tuple[S, int]:
-        raise NotImplementedError
-
-    def show(self, state: S) -> None:
-        raise NotImplementedError
-
     def show_away(self) -> None:
         self.say(STORE_AWAY)
 
@@ -322,5 +334,8 @@ class StaffApp(App[None], Generic[S], inherit_bindings=False):
         self.say(message.sentence, refused=not message.ok)
 
     def say(self, sentence: str, *, refused: bool = False) -> None:
-        """Show one sentence on the status line (subclasses place it)."""
-        raise NotImplementedError
+        """Show one sentence on the status line: the ``#status`` every staff screen has on
+        its main screen (found there even while a dialog or the sign-in is on top)."""
+        status = self.screen_stack[0].query_one("#status", Static)
+        status.update(Text(sentence))  # as written: a sentence is never markup
+        status.set_class(refused, "-refused")

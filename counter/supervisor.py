@@ -25,11 +25,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.coordinate import Coordinate
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from counter.staffapp import STORE_AWAY, StaffApp
+from counter.staffapp import STORE_AWAY, Dialog, StaffApp
 from gateway.alerts import HEALTH_WORDS, Alert, todays_alerts
 from gateway.centres import CentreView
 from gateway.events import latest
@@ -135,7 +134,7 @@ def device_words(device: DeviceNow, since: datetime) -> str:
 # -- the two small dialogs -----------------------------------------------------------------
 
 
-class PauseScreen(ModalScreen[str | None]):
+class PauseScreen(Dialog[str]):
     """Why the counter pauses (may be left empty). Enter pauses; Escape changes nothing."""
 
     DEFAULT_CSS = """
@@ -144,7 +143,6 @@ class PauseScreen(ModalScreen[str | None]):
     PauseScreen #title { text-style: bold; margin-bottom: 1; }
     PauseScreen #hint { color: $text-muted; margin-top: 1; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, counter: CounterNow) -> None:
         super().__init__()
@@ -160,11 +158,8 @@ class PauseScreen(ModalScreen[str | None]):
     def _confirm(self, event: Input.Submitted) -> None:
         self.dismiss(event.value.strip())
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
-
-class MoveScreen(ModalScreen[str | None]):
+class MoveScreen(Dialog[str]):
     """Which counter takes the waiting customers. Enter chooses; Escape changes nothing."""
 
     DEFAULT_CSS = """
@@ -174,7 +169,6 @@ class MoveScreen(ModalScreen[str | None]):
     MoveScreen OptionList { height: auto; max-height: 16; }
     MoveScreen #hint { color: $text-muted; margin-top: 1; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, source: CounterNow, targets: list[CounterNow]) -> None:
         super().__init__()
@@ -202,9 +196,6 @@ class MoveScreen(ModalScreen[str | None]):
     @on(OptionList.OptionSelected, "#targets")
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option_id)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 # -- the view ------------------------------------------------------------------------------
@@ -347,10 +338,6 @@ class SupervisorApp(StaffApp[Room]):
         ):
             widget.add_class("-away")
             widget.border_title = f"{title} (as of {when})"
-
-    def say(self, sentence: str, *, refused: bool = False) -> None:
-        self.status.update(Text(sentence))
-        self.status.set_class(refused, "-refused")
 
     def _tick(self) -> None:
         """The clock on the top line; the waits grow by the minute with no read."""

@@ -18,6 +18,7 @@ from gateway.status import room_status
 from kiosk.board import BoardApp
 from locales import translation
 from tests.counter.conftest import sign_in, wait_for
+from tests.kiosk.conftest import StoreAway
 
 SIZE = (130, 36)
 
@@ -318,31 +319,17 @@ def test_counter_desk_snapshot(snap_compare, staff_store, clock):
 async def test_a_desk_that_loses_the_store_says_so_and_catches_up(staff_store, clock, monkeypatch):
     from counter import desk as desk_module
     from counter import staffapp
-    from gateway import events
 
-    down = {"now": False}
-
-    def flaky(read: Any) -> Any:
-        def read_or_fail(*args: Any, **kwargs: Any) -> Any:
-            if down["now"]:
-                raise ConnectionError("the store went away")
-            return read(*args, **kwargs)
-
-        return read_or_fail
-
-    monkeypatch.setattr(desk_module, "desk_state", flaky(desk_module.desk_state))
-    monkeypatch.setattr(events, "wait_for_events", flaky(events.wait_for_events))
-    monkeypatch.setattr(staffapp, "RETRY_SECONDS", 0.1)
-    monkeypatch.setattr(staffapp, "WAIT_SECONDS", 0.2)
+    store = StoreAway(monkeypatch, desk_module, "desk_state", timing=staffapp)
     queue = Queue(staff_store, clock=clock)
     app = CounterApp(staff_store, counter="1", clock=clock)
     async with app.run_test(size=SIZE) as pilot:
         await signed_in(pilot)
-        down["now"] = True
+        store.down = True
         await wait_for(pilot, lambda: app.away, 5.0)
         assert text(app, "#status") == staffapp.STORE_AWAY
         ticket = queue.check_in("pay-council-tax")  # happens while the desk cannot see
-        down["now"] = False
+        store.down = False
         await wait_for(pilot, lambda: ticket.number in waiting_numbers(app), 5.0)
         assert not app.away and text(app, "#status") == ""
 

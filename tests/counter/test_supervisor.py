@@ -11,10 +11,10 @@ from counter import staffapp
 from counter import supervisor as supervisor_module
 from counter.staffapp import STORE_AWAY, SignInScreen
 from counter.supervisor import MoveScreen, PauseScreen, SupervisorApp
-from gateway import events
 from gateway.queue import Queue
 from gateway.status import room_status
 from tests.counter.conftest import sign_in, wait_for
+from tests.kiosk.conftest import StoreAway
 
 SIZE = (120, 36)
 
@@ -302,31 +302,18 @@ async def test_mashing_keys_never_breaks_the_view(staff_store, clock):
 async def test_a_store_that_goes_away_leaves_the_room_as_of_its_last_read(
     staff_store, clock, monkeypatch
 ):
-    down = {"now": False}
-
-    def flaky(read: Any) -> Any:
-        def read_or_fail(*args: Any, **kwargs: Any) -> Any:
-            if down["now"]:
-                raise ConnectionError("the store went away")
-            return read(*args, **kwargs)
-
-        return read_or_fail
-
-    monkeypatch.setattr(supervisor_module, "room_status", flaky(supervisor_module.room_status))
-    monkeypatch.setattr(events, "wait_for_events", flaky(events.wait_for_events))
-    monkeypatch.setattr(staffapp, "RETRY_SECONDS", 0.1)
-    monkeypatch.setattr(staffapp, "WAIT_SECONDS", 0.2)
+    store = StoreAway(monkeypatch, supervisor_module, "room_status", timing=staffapp)
     app = SupervisorApp(staff_store, clock=clock)
     async with app.run_test(size=SIZE) as pilot:
         await room_shown(pilot)
-        down["now"] = True
+        store.down = True
         await wait_for(pilot, lambda: app.away, 5.0)
         assert status(app) == STORE_AWAY
         table = app.query_one("#counters", DataTable)
         assert table.border_title == "Counters (as of 09:00)"
         assert table.has_class("-away") and table.row_count == 13  # the last known room
 
-        down["now"] = False
+        store.down = False
         await wait_for(pilot, lambda: not app.away, 5.0)
         assert table.border_title == "Counters" and not table.has_class("-away")
 

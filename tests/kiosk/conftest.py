@@ -78,6 +78,30 @@ def make_kiosk(kiosk_store: Store, clock: FixedClock, ticker: Ticker) -> Callabl
     return build
 
 
+class StoreAway:
+    """Takes the store away from a screen and gives it back: while ``down``, the screen's
+    read (``module.name``) and every wait for news on the event log fail, as they do when
+    the store stops answering. The screen (whose ``RETRY_SECONDS`` and ``WAIT_SECONDS``
+    live in ``timing``, by default ``module``) retries after 0.1 s."""
+
+    def __init__(self, monkeypatch: Any, module: Any, name: str, timing: Any = None) -> None:
+        from gateway import events
+
+        self.down = False
+        monkeypatch.setattr(module, name, self._flaky(getattr(module, name)))
+        monkeypatch.setattr(events, "wait_for_events", self._flaky(events.wait_for_events))
+        monkeypatch.setattr(timing or module, "RETRY_SECONDS", 0.1)
+        monkeypatch.setattr(timing or module, "WAIT_SECONDS", 0.2)
+
+    def _flaky(self, read: Callable[..., Any]) -> Callable[..., Any]:
+        def read_or_fail(*args: Any, **kwargs: Any) -> Any:
+            if self.down:
+                raise ConnectionError("the store went away")
+            return read(*args, **kwargs)
+
+        return read_or_fail
+
+
 async def wait_for(pilot: Any, condition: Callable[[], bool], timeout: float = 10.0) -> None:
     """Let the app run until ``condition()`` holds (workers report back on the UI loop)."""
     loop = asyncio.get_running_loop()

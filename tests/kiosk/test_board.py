@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway import events
 from gateway.board import board_state
 from gateway.queue import Queue
 from kiosk import board as board_module
 from kiosk.board import CALL_WORDS, BoardApp, spoken_number
 from kiosk.i18n import translation
-from tests.kiosk.conftest import wait_for
+from tests.kiosk.conftest import StoreAway, wait_for
 
 SIZE = (120, 36)
 
@@ -81,29 +80,15 @@ async def test_calls_before_the_board_opened_are_shown_not_announced(kiosk_store
 async def test_a_board_that_loses_the_store_says_please_wait_and_recovers(
     kiosk_store, clock, monkeypatch
 ):
-    down = {"now": False}
-
-    def flaky(read: Any) -> Any:
-        def read_or_fail(*args: Any, **kwargs: Any) -> Any:
-            if down["now"]:
-                raise ConnectionError("the store went away")
-            return read(*args, **kwargs)
-
-        return read_or_fail
-
-    # A store that is away fails every read: the room's and the wait for news.
-    monkeypatch.setattr(board_module, "board_state", flaky(board_module.board_state))
-    monkeypatch.setattr(events, "wait_for_events", flaky(events.wait_for_events))
-    monkeypatch.setattr(board_module, "RETRY_SECONDS", 0.1)
-    monkeypatch.setattr(board_module, "WAIT_SECONDS", 0.2)
+    store = StoreAway(monkeypatch, board_module, "board_state")
     app = BoardApp(kiosk_store, clock=clock, chime=False)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.state is not None and not app.waiting_for_store)
-        down["now"] = True
+        store.down = True
         await wait_for(pilot, lambda: app.waiting_for_store, 3.0)
         assert app.query_one("#wait").display and not app.query_one("#main").display
         assert shown(app, "#wait") == "Please wait…"
-        down["now"] = False
+        store.down = False
         await wait_for(pilot, lambda: not app.waiting_for_store, 3.0)
         assert app.query_one("#main").display
 
