@@ -198,6 +198,7 @@ class CounterVerbs(Engine):
                 .with_for_update()
             ).all()
             for row in open_tickets:
+                row.walked_out = True
                 self._end(session, log, row, "cancelled", now, reason=CENTRE_CLOSED)
                 visit = session.get(Visit, row.visit_id)
                 assert visit is not None

@@ -112,6 +112,10 @@ class Staff(SQLModel, table=True):
 
 
 class Visit(SQLModel, table=True):
+    __table_args__ = (
+        sa.Index("ix_visit_centre_day", "centre_id", "day"),
+        sa.Index("ix_visit_repeat_key", "centre_id", "repeat_key"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     centre_id: int = Field(foreign_key="centre.id", index=True)
     day: date = Field(index=True)
@@ -122,6 +126,9 @@ class Visit(SQLModel, table=True):
     appointment_ref: str | None = None
     appointment_at: datetime | None = _when(nullable=True)
     consent_share: bool = False
+    # A pseudonymous key (a keyed hash of an identifier the customer chose to give), kept
+    # only with their consent, so reports can count repeat visits without knowing who.
+    repeat_key: str | None = Field(default=None, max_length=64)
     # Service codes of the journey, in order; copied at check-in so later edits of the
     # centre file do not change a visit already in the building.
     journey: list[str] = Field(default_factory=list, sa_type=sa.JSON)
@@ -161,6 +168,12 @@ class Ticket(SQLModel, table=True):
     # by a supervisor): only that counter calls it, before its own queue.
     for_counter_id: int | None = Field(default=None, foreign_key="counter.id")
     staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    # For reports, kept after the ticket ends: its first call (a recall or a later call
+    # after a hold does not move it), the counter that called it last, and whether it
+    # was still open when the centre closed (cancelled by close_day: it walked out).
+    first_called_at: datetime | None = _when(nullable=True)
+    last_counter_id: int | None = Field(default=None, foreign_key="counter.id")
+    walked_out: bool = False
     recalls: int = 0
     outcome: str | None = None
     avoidable: bool = False
@@ -196,7 +209,14 @@ class Referral(SQLModel, table=True):
 class Event(SQLModel, table=True):
     """Append-only facts. ``seq`` is per centre, gap-free and in commit order."""
 
-    __table_args__ = (sa.UniqueConstraint("centre_id", "seq"),)
+    __table_args__ = (
+        sa.UniqueConstraint("centre_id", "seq"),
+        # Reports read one kind of event over a range of time (kiosk sessions, door
+        # counts, counter states).
+        sa.Index("ix_event_kind_at", "centre_id", "kind", "at"),
+        # A ticket's own history (its first call, the audit of one ticket).
+        sa.Index("ix_event_ticket", "ticket_id", "kind"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     centre_id: int = Field(foreign_key="centre.id")
     seq: int

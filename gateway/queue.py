@@ -213,6 +213,9 @@ class Queue(ReferralVerbs, CounterVerbs, FootfallVerbs, StaffVerbs):
         ticket.counter_id = desk.id
         ticket.for_counter_id = None
         ticket.called_at = now
+        if ticket.first_called_at is None:
+            ticket.first_called_at = now
+        ticket.last_counter_id = desk.id
         ticket.recalls = 0  # recalls count per call: a held ticket called again starts afresh
         ticket.changed_at = now
         ticket.staff_id = self._staff_id(session, staff)
