@@ -79,7 +79,14 @@ def test_the_summary_has_the_known_answers_and_agrees_with_the_event_log(any_que
         75.0,
     )
     assert figures["referrals"] == [
-        {"from_agency": "borough", "to_agency": "borough", "kind": "handover", "count": 1}
+        {
+            "from_agency": "borough",
+            "to_agency": "borough",
+            "kind": "handover",
+            "count": 1,
+            "served": 0,  # the handover still waits
+            "agreed_to_share": 1,
+        }
     ]
     assert len(figures["referrals"]) == log["referrals"]
 
