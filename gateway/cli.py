@@ -109,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["add", "list", "disable", "pin"])
     p.add_argument("code", nargs="?", help="the staff code (add, disable, pin)")
     p.add_argument("--name", help="the person's name (add)")
-    p.add_argument("--role", choices=["counter", "supervisor"], default="counter")
+    p.add_argument("--role", choices=["counter", "supervisor", "manager"], default="counter")
     p.add_argument("--agency", help="the agency they work for (add; for reports)")
     p = add("reprint", "print a ticket again (--printer, else $GATEWAY_PRINTER)")
     p.add_argument("ticket")
@@ -153,6 +153,7 @@ def _parser() -> argparse.ArgumentParser:
     p = add("counter", "open the counter desk: call, serve, refer (staff sign in with a PIN)")
     p.add_argument("--counter", required=True, metavar="ID", help="this desk's counter code")
     add("supervisor", "open the supervisor's view of the whole room (supervisors sign in)")
+    add("dashboard", "open the managers' dashboard: today live and the last four weeks")
     p = add("kiosk", "open the check-in kiosk (full screen; staff leave with the PIN)")
     _kiosk_options(p)
     return parser
@@ -286,6 +287,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "display": lambda a: _screen("display")(a, _store(a)),
         "counter": lambda a: _screen("counter")(a, _store(a)),
         "supervisor": lambda a: _screen("supervisor")(a, _store(a)),
+        "dashboard": lambda a: _screen("dashboard")(a, _store(a)),
         "printer": lambda a: _plugin("gateway.devices", "printer-test")(a),
         "devices": lambda a: _plugin("gateway.devices", "list")(a),
     }

@@ -27,7 +27,7 @@ from gateway.errors import NotAllowed, UnknownError
 from gateway.events import EventLog
 from gateway.models import Counter, Staff
 
-ROLES = ("counter", "supervisor")
+ROLES = ("counter", "supervisor", "manager")
 MAX_WRONG_PINS = 5
 LOCKOUT_MINUTES = 15
 PIN = re.compile(r"[0-9]{4,8}")
