@@ -97,11 +97,19 @@ def _parser() -> argparse.ArgumentParser:
     add("close-day", "closing time: cancel what is still open and close all counters")
     add("status", "what is waiting, for how long, and who is at which counter")
     add("alerts", "today's alerts: help asked for, failed prints, devices, lockouts")
-    p = add("report", "managers' figures for a range of days (the summary, so far)")
-    p.add_argument("kind", choices=["summary"])
+    p = add("report", "managers' figures for a range of days: tables, CSV, JSON or HTML")
+    p.add_argument("kind", choices=["summary", "footfall", "waits", "referrals", "staffing"])
     p.add_argument("--from", dest="first", metavar="DATE", help="first day (default: today)")
     p.add_argument("--to", dest="last", metavar="DATE", help="last day (default: --from)")
-    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    p.add_argument(
+        "--by",
+        metavar="WHAT",
+        help="break down by hour, day, week, month, weekday, centre, agency, service, need, "
+        "counter, language or district (all centres unless --centre; --centre a,b for some)",
+    )
+    p.add_argument("--format", choices=["table", "json", "csv", "html"], default="table")
+    p.add_argument("--chart", action="store_true", help="with tables: the trend and heatmap")
+    p.add_argument("--output", metavar="FILE", help="write the report here, not to stdout")
     p = add("watch", "print events after a cursor (commit order)")
     p.add_argument("--after", type=int, default=0)
     p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for news")
@@ -556,41 +564,76 @@ def _alerts(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    import csv
-    import io
-
-    from rich.table import Table
-
-    from gateway.centres import open_centre
+    from gateway.centres import list_centres, open_centre
     from gateway.clock import business_day
     from gateway.errors import GatewayError
-    from gateway.reports import Days, flatten, summary
-    from gateway.views import render
+    from gateway.reports import BY, REPORT_FUNCTIONS, Days
 
     store = _store(args)
-    centre = open_centre(store, args.centre)
-    today = business_day(_clock(args, centre.timezone).now(), centre.timezone)
+    codes = args.centre.split(",") if args.centre else [c.code for c in list_centres(store)]
+    if not codes:
+        open_centre(store)  # says the store holds no centre yet
+    centres = [open_centre(store, code.strip()) for code in codes]
+    clock = _clock(args, centres[0].timezone)
+    today = business_day(clock.now(), centres[0].timezone)
     first = _day(args.first) if args.first else today
     last = _day(args.last) if args.last else first
     if last < first:
         raise GatewayError(f"--to {last} is before --from {first}; give the days in order.")
-    figures = summary(store, centre, Days(first, last))
+    if args.by is not None and args.by not in BY:
+        raise GatewayError(f"'{args.by}' is not a breakdown; use {', '.join(BY)}.")
+    days = Days(first, last)
+    report = REPORT_FUNCTIONS[args.kind]
+    extra = {} if args.by is None else {"by": args.by}
+    figures = report(store, centres, days, now=clock.now(), **extra)
+    title = f"{', '.join(c.name for c in centres)}: {args.kind}, {first} to {last}"
     if args.json or args.format == "json":
-        print(json.dumps(figures, ensure_ascii=False))
+        text = json.dumps(figures, ensure_ascii=False, indent=None) + "\n"
     elif args.format == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["figure", "value"])
-        writer.writerows(flatten(figures))
-        print(out.getvalue(), end="")
+        from gateway.report_output import as_csv
+
+        text = as_csv(figures)
+    elif args.format == "html":
+        from gateway.report_html import render as as_html
+        from gateway.reports import footfall, summary
+
+        trend = summary(store, centres, days, by="day", now=clock.now())
+        profile = footfall(store, centres, days, now=clock.now())
+        text = as_html(args.kind, figures, trend=trend, footfall=profile)
     else:
-        table = Table(title=f"{centre.name}: {first} to {last}")
-        table.add_column("figure")
-        table.add_column("value", justify="right")
-        for name, value in flatten(figures):
-            table.add_row(name, "-" if value is None else str(value))
-        print(render(table))
+        text = _report_text(args, title, figures, store, centres, days, clock)
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise GatewayError(f"Could not write {args.output}: {exc.strerror}.") from None
+        print(f"Wrote the {args.kind} report to {args.output}.", file=sys.stderr)
+    else:
+        print(text, end="")
     return 0
+
+
+def _report_text(
+    args: argparse.Namespace,
+    title: str,
+    figures: Any,
+    store: Any,
+    centres: Any,
+    days: Any,
+    clock: Any,
+) -> str:
+    from gateway.report_output import tables
+    from gateway.views import render
+
+    parts = [render(table) for table in tables(args.kind, figures, title)]
+    if args.chart:
+        from gateway.charts import heatmap, trend
+        from gateway.reports import footfall, summary
+
+        daily = summary(store, centres, days, by="day", now=clock.now())
+        parts.append(trend(daily["rows"]))
+        parts.append(heatmap(footfall(store, centres, days, now=clock.now())["profile"]))
+    return "\n".join(p.rstrip("\n") for p in parts) + "\n"
 
 
 def _day(text: str) -> Any:

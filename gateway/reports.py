@@ -34,6 +34,7 @@ together and any count under 5 is left out (``None``).
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -445,10 +446,20 @@ def _pct(part: int, whole: int) -> float | None:
 def _rows(scope: Scope, by: str | None, rows: dict[Any, dict[str, Any]]) -> dict[str, Any]:
     out = scope.head(by)
     listed = [{by: label, **figures} for label, figures in rows.items()] if by else []
+    if by == "counter":  # counters are numbered: 2 before 10
+        listed.sort(key=lambda row: _natural(row["counter"]))
     if by == "district":
         listed = [_suppress(row) for row in listed]
     out["rows"] = listed
     return out
+
+
+def _natural(text: str) -> tuple[Any, ...]:
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part)
+        for part in re.split(r"(\d+)", text)
+        if part
+    )
 
 
 def _suppress(row: dict[str, Any]) -> dict[str, Any]:
