@@ -75,6 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     p = add("cancel", "cancel a ticket (the customer left)")
     p.add_argument("ticket")
     p.add_argument("--reason")
+    p = add("remember", "keep a pseudonymous key for repeat visits (with the customer's consent)")
+    p.add_argument("ticket")
+    p.add_argument("identifier", help="what the customer chose to give, e.g. a reference")
+    p.add_argument("--consent", action="store_true", help="the customer agrees (required)")
     p = add("refer", "refer a visit to another service: handover or signpost")
     p.add_argument("ticket")
     p.add_argument("--to", required=True, metavar="SERVICE")
@@ -310,6 +314,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         "unhold": lambda: _one(args, queue.unhold(args.ticket)),
         "ticket": lambda: _one(args, queue.ticket(args.ticket)),
         "cancel": lambda: _one(args, queue.cancel(args.ticket, reason=args.reason)),
+        "remember": lambda: _one(
+            args, queue.remember(args.ticket, args.identifier, consent=args.consent)
+        ),
         "done": lambda: _pair(
             args, queue.complete(args.ticket, outcome=args.outcome, avoidable=args.avoidable)
         ),

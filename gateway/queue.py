@@ -22,6 +22,7 @@ from gateway.errors import NotAllowed, NothingWaiting, UnknownError
 from gateway.events import EventLog
 from gateway.footfall import FootfallVerbs
 from gateway.models import Counter, Ticket, Visit
+from gateway.pseudonym import repeat_key, secret
 from gateway.referrals import ReferralVerbs
 from gateway.routing import callable_here, pick_next
 from gateway.staff import StaffVerbs
@@ -386,6 +387,26 @@ class Queue(ReferralVerbs, CounterVerbs, FootfallVerbs, StaffVerbs):
         return self._with_wait(self._run(work))
 
     # -- looking ----------------------------------------------------------------------
+
+    def remember(self, ticket: str | int, identifier: str, *, consent: bool) -> TicketView:
+        """Keep a pseudonymous key for the ticket's visit, so reports can count repeat
+        visits; only with the customer's agreement, and never the identifier itself."""
+        if not consent:
+            raise NotAllowed(
+                "Repeat visits are counted only when the customer agrees; nothing was kept."
+            )
+        key = repeat_key(identifier, secret())
+
+        def work(session: Session, log: EventLog, now: datetime) -> TicketView:
+            row = self._ticket(session, ticket, now)
+            visit = session.get(Visit, row.visit_id)
+            assert visit is not None
+            visit.repeat_key = key
+            session.add(visit)
+            log.add("repeat_key_kept", now, ticket_id=row.id, visit_id=visit.id)
+            return self._view(session, row)
+
+        return self._run(work)
 
     def ticket(self, ref: str | int) -> TicketView:
         """Look a ticket up by today's number or id, with its wait estimate if waiting."""
