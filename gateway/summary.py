@@ -1,94 +1,101 @@
-"""A day's figures for one centre: tickets, waits, service levels, referrals, footfall.
+"""A day's figures for one centre, for the demo: the managers' reports for one day, with
+the few visit counts the demo shows besides (help asked, appointments, journeys).
 
-Read through the store, never written. The demo prints it at the end of its day; the
-managers' reports will grow from here.
+Read through the store, never written; every figure comes from ``gateway.reports``, so
+the demo and the managers agree.
 """
 
 from __future__ import annotations
 
-import math
-from collections import Counter as Tally
 from datetime import date
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, func, select
 
+from gateway import reports
 from gateway.centres import CentreView
-from gateway.models import Referral, Ticket, Visit
+from gateway.models import Visit
 from gateway.store import Store
-from gateway.tickets import ENDED
 
 
-def _wait(ticket: Ticket) -> float:
-    """Minutes from joining this queue to being called; an appointment that came early
-    waits from its time (never below zero: a counter may call it before)."""
-    assert ticket.called_at is not None
-    since = max(ticket.issued_at, ticket.priority_from or ticket.issued_at)
-    return max(0.0, (ticket.called_at - since).total_seconds() / 60)
-
-
-def _figures(tickets: list[Ticket], targets: dict[int, int]) -> dict[str, Any]:
+def _figures(row: dict[str, Any]) -> dict[str, Any]:
     """Counts, average and 90th percentile wait, and the share called within target."""
-    called = [t for t in tickets if t.called_at is not None]
-    minutes = sorted(_wait(t) for t in called)
-    within = sum(1 for t in called if _wait(t) <= targets[t.service_id])
-    avg = round(sum(minutes) / len(minutes), 1) if minutes else None
-    p90 = round(minutes[math.ceil(len(minutes) * 0.9) - 1], 1) if minutes else None
+    tickets, waits = row["tickets"], row["wait_minutes"]
+    within = row["service_level"]["within_target_pct"]
     return {
-        "tickets": len(tickets),
-        "served": sum(1 for t in tickets if t.serving_at is not None),
-        "no_shows": sum(1 for t in tickets if t.state == "no_show"),
-        "referred": sum(1 for t in tickets if t.state == "referred"),
-        "avg_wait_minutes": avg,
-        "p90_wait_minutes": p90,
-        "within_target_percent": round(100 * within / len(called)) if called else None,
+        "tickets": tickets["issued"],
+        "served": tickets["served"],
+        "no_shows": tickets["no_show"],
+        "referred": tickets["referred"],
+        "avg_wait_minutes": waits["mean"],
+        "p90_wait_minutes": waits["p90"],
+        "within_target_percent": None if within is None else round(within),
     }
 
 
 def summarise(store: Store, centre: CentreView, day: date, information_only: int) -> dict[str, Any]:
     """The day's figures, read through the store (the demo writes only through verbs)."""
+    days = reports.Days(day, day)
+    total = reports.summary(store, centre, days)
+    per_agency = reports.summary(store, centre, days, by="agency")["rows"]
+    per_service = reports.summary(store, centre, days, by="service")["rows"]
+    routes = reports.referrals(store, centre, days)["referrals"]
     with store.read() as session:
         of_day = (Visit.centre_id == centre.id, Visit.day == day)
-        visits = list(session.exec(select(Visit).where(*of_day)))
-        tickets = list(session.exec(select(Ticket).join(Visit).where(*of_day)))
-        referrals = list(session.exec(select(Referral).join(Visit).where(*of_day)))
-    services = centre.services
-    targets = {sid: s.target_wait_minutes for sid, s in services.items()}
-    short = {a.code: a.short_name or a.name for a in centre.config.agencies}
+
+        def visits(*where: Any) -> int:
+            return int(session.exec(select(func.count()).where(*of_day, *where)).one())
+
+        counts = {
+            "visits": visits(),
+            "help_requests": visits(col(Visit.help_needed).is_not(None)),
+            "appointments": visits(col(Visit.appointment_ref).is_not(None)),
+            "not_in_english": visits(Visit.language != "en"),
+        }
+    services = {s.code: s for s in centre.services.values()}
+    agencies = {a.code: a for a in centre.config.agencies}
     by_service = [
-        {"service": s.code, "name": s.name, "agency": centre.agencies[s.agency_id].code,
-         "target_wait_minutes": s.target_wait_minutes}
-        | _figures(mine, targets)
-        for s in sorted(services.values(), key=lambda s: (s.agency_id, s.id or 0))
-        if (mine := [t for t in tickets if t.service_id == s.id])
-    ]  # fmt: skip
-    by_agency = [
-        {"agency": a.code, "name": short.get(a.code, a.name)} | _figures(mine, targets)
-        for aid, a in centre.agencies.items()
-        if (mine := [t for t in tickets if services[t.service_id].agency_id == aid])
+        {
+            "service": row["service"],
+            "name": services[row["service"]].name,
+            "agency": centre.agencies[services[row["service"]].agency_id].code,
+            "target_wait_minutes": services[row["service"]].target_wait_minutes,
+        }
+        | _figures(row)
+        for row in per_service
     ]
-    kinds = Tally(r.kind for r in referrals)
+    by_service.sort(key=lambda s: (s["agency"], s["service"]))
+    by_agency = [
+        {
+            "agency": row["agency"],
+            "name": agencies[row["agency"]].short_name or agencies[row["agency"]].name,
+        }
+        | _figures(row)
+        for row in per_agency
+    ]
+
+    def routes_of(kind: str) -> int:
+        return sum(r["count"] for r in routes if r["kind"] == kind)
+
+    tickets = total["tickets"]
     return {
         "centre": centre.code,
         "name": centre.name,
         "day": day.isoformat(),
-        "footfall": len(visits) + information_only,
-        "visits": len(visits),
+        "footfall": counts["visits"] + information_only,
         "information_only": information_only,
-        **_figures(tickets, targets),
-        "cancelled_at_close": sum(1 for t in tickets if t.state == "cancelled"),
-        "not_ended": sum(1 for t in tickets if t.state not in ENDED),
+        **counts,
+        **_figures(total),
+        "cancelled_at_close": tickets["walked_out"],
+        "not_ended": tickets["still_open"],
         "referrals": {
-            "total": len(referrals),
-            "handover": kinds["handover"],
-            "signpost": kinds["signpost"],
-            "cross_agency": sum(1 for r in referrals if r.from_agency_id != r.to_agency_id),
+            "total": sum(r["count"] for r in routes),
+            "handover": routes_of("handover"),
+            "signpost": routes_of("signpost"),
+            "cross_agency": sum(r["count"] for r in routes if r["from_agency"] != r["to_agency"]),
         },
-        "help_requests": sum(1 for v in visits if v.help_needed),
-        "appointments": sum(1 for v in visits if v.appointment_ref),
-        "journeys": sum(1 for v in visits if len(v.journey) > 1),
-        "not_in_english": sum(1 for v in visits if v.language != "en"),
-        "avoidable": sum(1 for t in tickets if t.avoidable),
+        "journeys": total["journeys"]["multi_agency"],
+        "avoidable": total["avoidable"]["avoidable"],
         "agencies": by_agency,
         "services": by_service,
     }
@@ -112,7 +119,7 @@ def summary_text(figures: dict[str, Any], seconds: float) -> str:
     for name, value in [
         ("footfall", f"{f['footfall']}: {f['visits']} visits, {f['information_only']} "
                      "information only (answered on screen, no ticket)"),
-        ("tickets", f"{f['tickets']} ({f['journeys']} visits on a journey of several services)"),
+        ("tickets", f"{f['tickets']} ({f['journeys']} visits went to two or more agencies)"),
         ("referrals", f"{r['total']}: {r['handover']} handover, {r['signpost']} signpost; "
                       f"{r['cross_agency']} to another agency"),
         ("help asked", f"{f['help_requests']} (wheelchair, interpreter, hearing loop, BSL)"),
@@ -135,7 +142,7 @@ def summary_text(figures: dict[str, Any], seconds: float) -> str:
         f"played in {seconds:.1f} s."
     )
     foot = (
-        "Waits run from joining a service's queue (or an appointment's time) to being called.\n"
+        "Waits run from joining a service's queue (arrival, or a handover) to the first call.\n"
         f"The demo store is {f['store']}; explore it with\n"
         f"  gateway status --db {f['store']}\n  gateway watch --db {f['store']}"
     )
