@@ -33,6 +33,7 @@ from gateway.centres import CentreView, load_centre, open_centre
 from gateway.clock import FixedClock, WallClock, business_day
 from gateway.config import DAYS, EXAMPLE_CENTRE, CentreConfig, load_centre_file, parse_span
 from gateway.errors import GatewayError, NothingWaiting
+from gateway.footfall import KioskSessionRecord
 from gateway.models import Centre, Ticket
 from gateway.queue import Queue
 from gateway.store import Store
@@ -65,6 +66,9 @@ DIARIES = {
     "health-check": (40, 0.5, ["health-check"]),
 }
 DISTRICTS = ("ME14", "ME15", "ME16", "ME17", "ME18", "ME20", "TN12")
+# Kiosk sessions that end with nobody checked in: walked away, and at which step.
+ABANDONED_SHARE = 0.06
+ABANDONED_STEPS = {"language": 1, "category": 3, "need": 4, "question": 2}
 NO_ANSWER, LATE_AFTER_RECALL = 0.035, 0.35
 # Where a counter refers a customer whose need is better met elsewhere.
 REFER_TO = {
@@ -111,6 +115,8 @@ class DemoDay:
     waiting: dict[int, str] = field(default_factory=dict)  # ticket id -> service code
     referred_visits: set[int] = field(default_factory=set)
     information_only: int = 0
+    sessions: int = 0
+    kiosk_rng: random.Random = field(default_factory=lambda: random.Random(7))
     closing: bool = False
     _events: list[tuple[datetime, int, str, tuple[Any, ...]]] = field(default_factory=list)
     _seq: int = 0  # ties at the same instant run in the order they were planned
@@ -163,8 +169,12 @@ class DemoDay:
         rng, config = self.rng, self.queue.centre.config
         weights = [NEED_WEIGHTS.get(n.code, 1) for n in config.needs]
         need = (config.need(booked) if booked else None) or rng.choices(config.needs, weights)[0]
+        if self.kiosk_rng.random() < ABANDONED_SHARE:
+            step = self.kiosk_rng.choices(list(ABANDONED_STEPS), list(ABANDONED_STEPS.values()))
+            self._kiosk_session("abandoned", step[0])
         if not need.services:  # answered on screen: footfall, but no visit and no ticket
             self.information_only += 1
+            self._kiosk_session("information", "answer", need=need.code)
             return
         langs = config.centre.languages  # mostly the first; the others share a fifth
         language = rng.choices(langs, [0.8] + [0.2 / max(1, len(langs) - 1)] * (len(langs) - 1))
@@ -181,7 +191,33 @@ class DemoDay:
             appointment_at=slot,
             consent_share="consent" in need.questions and rng.random() < 0.75,
         )
+        self._kiosk_session("ticket", "ticket", need=need.code, language=language[0], ticket=ticket)
         self._queued(ticket)
+
+    def _kiosk_session(
+        self,
+        outcome: str,
+        step: str,
+        *,
+        need: str | None = None,
+        language: str | None = None,
+        ticket: TicketView | None = None,
+    ) -> None:
+        """The kiosk's record of one session, as the kiosk writes it when a session ends."""
+        self.sessions += 1
+        now = self.clock.now()
+        self.queue.record_kiosk_session(
+            KioskSessionRecord(
+                kiosk="kiosk-1",
+                session=f"demo-{self.sessions}",
+                started_at=now - timedelta(seconds=self.kiosk_rng.randint(30, 150)),
+                outcome=outcome,
+                step=step,
+                language=language,
+                need=need,
+                ticket=ticket.number if ticket else None,
+            )
+        )
 
     def _on_open(self, desk: Desk) -> None:  # at the start, and back from a break
         if not self.closing:
