@@ -153,6 +153,13 @@ def _parser() -> argparse.ArgumentParser:
         help="(--live) start the tour's tmux session without attaching to it",
     )
     p.add_argument("--session", help="(--live) the tmux session's name (default gateway-demo)")
+    p.add_argument(
+        "--history",
+        metavar="SPAN",
+        help="instead of a day: fill the store with synthetic history (2y, 18m, 6w, 90d) "
+        "ending yesterday (or --day), for trying reports at size",
+    )
+    p.add_argument("--centres", type=int, default=1, help="(--history) how many centres")
     _kiosk_options(p)
     p = add("display", "open the waiting-room board (full screen, for a TV)")
     p.add_argument("--speech", action="store_true", help="speak each call through espeak-ng")
@@ -709,6 +716,8 @@ def _kiosk(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from gateway.demo import run_demo
 
+    if args.history:
+        return _history(args)
     if args.live:
         return run_demo(args, then=lambda store, centre: _screen("tour")(args, store, centre))
     if not args.kiosk:
@@ -719,6 +728,50 @@ def _demo(args: argparse.Namespace) -> int:
         return _screen("kiosk")(args, store, demo=True)
 
     return run_demo(args, then=open_kiosk)
+
+
+def _history(args: argparse.Namespace) -> int:
+    import tempfile
+    from datetime import UTC, datetime, timedelta
+
+    from gateway.clock import business_day
+    from gateway.config import EXAMPLE_CENTRE, load_centre_file
+    from gateway.history import fill_history, parse_history
+    from gateway.store import Store
+
+    days = parse_history(args.history)
+    config = load_centre_file(EXAMPLE_CENTRE)
+    if args.day:
+        end = _day(args.day)
+    else:
+        now = datetime.now(UTC)
+        end = business_day(now, config.centre.timezone) - timedelta(days=1)
+    if args.db:
+        store = _store(args)
+    else:
+        store = Store(str(Path(tempfile.mkdtemp(prefix="gateway-history-")) / "history.db"))
+    print(
+        f"Filling {store.where} with {days} days of history for {args.centres} centre(s) "
+        f"ending {end}...",
+        file=sys.stderr,
+    )
+    made = fill_history(
+        store,
+        config,
+        days=days,
+        centres=args.centres,
+        end=end,
+        seed=args.seed,
+        progress=lambda line: print(line, file=sys.stderr),
+    )
+    first = end - timedelta(days=days - 1)
+    text = (
+        f"{made.tickets:,} tickets, {made.visits:,} visits and {made.events:,} events for "
+        f"{made.centres} centre(s) over {made.days} days, in {made.seconds:.0f} s.\n"
+        f"Try: gateway report summary --db {store.where} --from {first} --to {end} --by month"
+    )
+    _emit(args, {**made.__dict__, "store": store.where, "from": str(first), "to": str(end)}, text)
+    return 0
 
 
 if __name__ == "__main__":

@@ -112,7 +112,7 @@ def _rows_table(kind: str, rows: list[dict[str, Any]], by: str, title: str) -> T
     if wanted:
         names = [n for n in wanted if n in names] or names
     table = Table(title=f"{title} by {by}")
-    table.add_column(by)
+    table.add_column(by, overflow="fold")
     for name in names:
         table.add_column(HEADINGS.get(name, name), justify="right")
     for row in rows:
