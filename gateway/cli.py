@@ -613,7 +613,8 @@ def _report(args: argparse.Namespace) -> int:
 
         trend = summary(store, centres, days, by="day", now=clock.now())
         profile = footfall(store, centres, days, now=clock.now())
-        text = as_html(args.kind, figures, trend=trend, footfall=profile)
+        names = ", ".join(c.name for c in centres)
+        text = as_html(args.kind, figures, trend=trend, footfall=profile, centre_name=names)
     else:
         text = _report_text(args, title, figures, store, centres, days, clock)
     if args.output:
@@ -641,12 +642,20 @@ def _report_text(
 
     parts = [render(table) for table in tables(args.kind, figures, title)]
     if args.chart:
+        import os
+        import shutil
+
         from gateway.charts import heatmap, trend
         from gateway.reports import footfall, summary
 
+        tty = not args.output and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        columns = shutil.get_terminal_size((80, 24)).columns
         daily = summary(store, centres, days, by="day", now=clock.now())
-        parts.append(trend(daily["rows"]))
-        parts.append(heatmap(footfall(store, centres, days, now=clock.now())["profile"]))
+        profile = footfall(store, centres, days, now=clock.now())["profile"]
+        parts.append(
+            trend(daily["rows"], first=daily["from"], last=daily["to"], width=columns, color=tty)
+        )
+        parts.append(heatmap(profile, width=columns, color=tty))
     return "\n".join(p.rstrip("\n") for p in parts) + "\n"
 
 

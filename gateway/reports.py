@@ -667,7 +667,8 @@ def _footfall_figures(session: Session, scope: Scope, by: str | None) -> dict[An
         s = sessions.get(label)
         out[label] = {
             "checkins": int(checkins[label][1]) if label in checkins else 0,
-            "sessions": int(s[1]) if s else (0 if sessions or by is None else None),
+            # Kiosk sessions know no postcode district: None there, 0 for none.
+            "sessions": int(s[1]) if s else (0 if by is None or by in kiosk.allows() else None),
             "ticket": int(s[2] or 0) if s else 0,
             "information_only": int(s[3] or 0) if s else 0,
             "abandoned": int(s[4] or 0) if s else 0,
