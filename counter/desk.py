@@ -11,7 +11,7 @@ who gets which customer, so two desks pressing "call next" together never get th
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -38,6 +38,7 @@ from gateway.config import Service
 from gateway.desk import DeskState, InHand, desk_state
 from gateway.errors import NotAllowed
 from gateway.events import latest
+from gateway.pseudonym import secret
 from gateway.tickets import TicketView
 from locales import translation
 
@@ -66,6 +67,22 @@ def N_(message: str) -> str:
 CONSENT_QUESTION = N_(
     "May we pass your details to %(agency)s, so you do not have to tell your story again?"
 )
+# Read aloud before keeping a pseudonymous key for counting repeat visits.
+REPEAT_QUESTION = N_(
+    "May we keep a code made from a reference you choose, so we can count how often "
+    "people come back? We never keep the reference itself."
+)
+
+
+def read_aloud(question: str, language: str, values: dict[str, str] | None = None) -> str:
+    """A question for staff to read aloud: in English and, for a customer who chose
+    another language at the kiosk, in theirs (from the kiosk's catalogues)."""
+    values = values or {}
+    lines = [question % values]
+    if language != "en":
+        words = translation(language).gettext(question) % values
+        lines.append(f"{LANGUAGE_NAMES.get(language, language)}: {words}")
+    return "Read this aloud:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 @dataclass(frozen=True)
@@ -74,6 +91,15 @@ class Referring:
     kind: str  # handover | signpost
     reason: str | None
     consent: bool
+
+
+@dataclass(frozen=True)
+class Remembering:
+    """The customer's answer to the repeat-visits question, and the reference they chose
+    (left out of the repr: it is never shown, logged or put in an event)."""
+
+    consent: bool
+    identifier: str = field(default="", repr=False)
 
 
 class Choice(Dialog[str]):
@@ -200,13 +226,8 @@ class ReferDialog(Dialog[Referring]):
         if chosen is None:
             return
         agency = next(a.name for a in self.centre.config.agencies if a.code == chosen.agency)
-        lines = [CONSENT_QUESTION % {"agency": agency}]
-        language = self.hand.language
-        if language != "en":
-            words = translation(language).gettext(CONSENT_QUESTION) % {"agency": agency}
-            lines.append(f"{LANGUAGE_NAMES.get(language, language)}: {words}")
         self.query_one("#question", Static).update(
-            "Read this aloud:\n" + "\n".join(f"  {line}" for line in lines)
+            read_aloud(CONSENT_QUESTION, self.hand.language, {"agency": agency})
         )
 
     def _service(self) -> Service | None:
@@ -241,6 +262,66 @@ class ReferDialog(Dialog[Referring]):
         self.dismiss(Referring(chosen.code, kind, reason, consent))
 
 
+class RepeatDialog(Dialog[Remembering]):
+    """Keep for repeat visits: the question read aloud, the reference the customer chooses
+    (typed masked: it is often an account or letter reference, and the desk screen can be
+    seen from the queue), and their answer. Escape cancels; nothing is kept."""
+
+    def __init__(self, hand: InHand) -> None:
+        super().__init__()
+        self.hand = hand
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(
+                f"Keep {self.hand.ticket.number} for counting repeat visits: read the question "
+                "aloud, type the reference they choose, then press their answer. "
+                "Escape cancels.",
+                classes="title",
+            )
+            yield Static(
+                read_aloud(REPEAT_QUESTION, self.hand.language), id="question", classes="question"
+            )
+            yield Input(
+                placeholder="The reference they choose (hidden as you type)",
+                password=True,
+                max_length=80,
+                id="identifier",
+            )
+            yield Static("", id="refusal", classes="refusal")
+            with Horizontal(classes="buttons"):
+                yield Button("They agree", id="yes", variant="success")
+                yield Button("They do not agree", id="no", variant="warning")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#identifier", Input).focus()
+
+    @on(Input.Submitted, "#identifier")
+    def _to_answer(self) -> None:
+        # Enter is not an answer: the customer's agreement is a button of its own.
+        self.query_one("#yes", Button).focus()
+
+    @on(Button.Pressed, "#yes")
+    def _agreed(self) -> None:
+        identifier = self.query_one("#identifier", Input).value
+        if not identifier.strip():
+            self.query_one("#refusal", Static).update(
+                'Type the reference they choose first, or press "They do not agree".'
+            )
+            self.query_one("#identifier", Input).focus()
+            return
+        self.dismiss(Remembering(True, identifier))
+
+    @on(Button.Pressed, "#no")
+    def _refused(self) -> None:
+        self.dismiss(Remembering(False))  # what they typed is dropped with the dialog
+
+    @on(Button.Pressed, "#cancel")
+    def _cancelled(self) -> None:
+        self.action_cancel()
+
+
 class CounterApp(StaffApp[DeskState]):
     """One counter's desk. ``counter`` is its code in the centre file."""
 
@@ -258,7 +339,7 @@ class CounterApp(StaffApp[DeskState]):
     #waiting { height: 1fr; }
     #status { height: 1; padding: 0 1; background: $boost; }
     #status.-refused { background: $error 40%; }
-    Choice, Reason, DoneDialog, ReferDialog { align: center middle; }
+    Choice, Reason, DoneDialog, ReferDialog, RepeatDialog { align: center middle; }
     .dialog { width: 96; height: auto; max-height: 95%; border: round $accent;
               padding: 0 1; background: $surface; }
     .dialog .title { text-style: bold; height: auto; margin-bottom: 1; }
@@ -266,6 +347,7 @@ class CounterApp(StaffApp[DeskState]):
     .dialog .buttons { height: 3; }
     .dialog .buttons Button { margin-right: 2; }
     .dialog .question { background: $boost; padding: 0 1; margin: 1 0 0 0; height: auto; }
+    .dialog .refusal { color: $error; height: auto; }
     """
     SIGN_IN_TITLE = "Counter: sign in"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -282,6 +364,9 @@ class CounterApp(StaffApp[DeskState]):
         Binding("p", "pause", "Pause"),
         Binding("o", "open", "Open"),
         Binding("c", "close", "Close"),
+        # Last: the footer fills up by Close at 130 columns; the keys used all day keep
+        # their place in sight, and K shows in full on a wider screen (docs/COUNTER.md).
+        Binding("k", "remember", "Repeat visits"),
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -547,6 +632,32 @@ class CounterApp(StaffApp[DeskState]):
 
             self.push_screen(ReferDialog(self.centre, hand), refer)
 
+    def action_remember(self) -> None:
+        """Keep a pseudonymous key for the visit in hand, if the customer agrees."""
+        if hand := self._in_hand():
+            try:
+                secret()  # no secret, nothing can be kept: say so before asking anyone
+            except NotAllowed as exc:
+                self.say(str(exc), refused=True)
+                return
+            number = hand.ticket.number
+
+            def answered(answer: Remembering | None) -> None:
+                if answer is None:
+                    return
+                if not answer.consent:
+                    self.say(f"Nothing kept for {number}: they did not agree.")
+                    return
+                identifier = answer.identifier
+
+                def keep() -> str:
+                    self.queue.remember(number, identifier, consent=True)
+                    return "Kept for counting repeat visits."
+
+                self.act(keep)
+
+            self.push_screen(RepeatDialog(hand), answered)
+
     def action_transfer(self) -> None:
         if hand := self._in_hand():
             number = hand.ticket.number
@@ -613,4 +724,4 @@ def _natural(code: str) -> tuple[int, str]:
     return (int(digits) if digits else 0, code)
 
 
-__all__ = ["CONSENT_QUESTION", "CounterApp"]
+__all__ = ["CONSENT_QUESTION", "REPEAT_QUESTION", "CounterApp"]

@@ -271,11 +271,11 @@ async def test_keys_before_signing_in_or_with_no_ticket_change_nothing(staff_sto
     app = CounterApp(staff_store, counter="1", clock=clock)
     async with app.run_test(size=SIZE) as pilot:
         app.screen.query_one("#code", Input).blur()
-        await pilot.press(*"nrsdxfthupoc")
+        await pilot.press(*"nrsdxfkthupoc")
         assert isinstance(app.screen, SignInScreen)
         app.screen.query_one("#code", Input).focus()
         await signed_in(pilot)
-        await pilot.press("r", "s", "x", "h")
+        await pilot.press("r", "s", "x", "h", "k")
         await wait_for(pilot, lambda: "no ticket" in text(app, "#status"))
     kinds = [e.kind for e in watch(staff_store, queue.centre.id)][before:]
     assert kinds == ["signed_in"]
