@@ -104,7 +104,8 @@ def room_status(store: Store, centre: CentreView, now: datetime) -> RoomStatus:
         )
         if not mine and not service.active:
             continue
-        longest = max(((now - t.arrived_at).total_seconds() for t in waiting), default=0)
+        # A wait runs from joining this queue (arrival, or a handover), as in the reports.
+        longest = max(((now - t.issued_at).total_seconds() for t in waiting), default=0)
         queues.append(
             ServiceQueue(
                 service=service.code,

@@ -181,3 +181,22 @@ def test_local_days_hold_across_midnight_and_the_clock_changes(store):
     assert counted(date(2026, 3, 30), date(2026, 3, 30)) == (1, 1)
     assert counted(date(2026, 10, 24), date(2026, 10, 24)) == (0, 0)
     assert counted(date(2026, 10, 25), date(2026, 10, 25)) == (2, 2)
+
+
+def test_the_room_status_counts_a_handover_wait_from_the_handover(any_queue, clock):
+    """The supervisor's and dashboard's "longest wait" follows the reports' definition."""
+    from gateway.status import room_status
+
+    q = any_queue
+    c1 = q.check_in("council-tax")
+    clock.advance(minutes=5)
+    q.call_ticket("1", c1.number)
+    clock.advance(minutes=25)
+    _, handed = q.refer(c1.number, "housing", kind="handover", reason="rent", consent=True)
+    clock.advance(minutes=10)  # 40 minutes since arrival, 10 since the handover
+    queues = {s.service: s for s in room_status(q.store, q.centre, clock.now()).queues}
+    assert queues["housing"].waiting == 1
+    assert queues["housing"].longest_wait_minutes == 10
+    day = clock.now().date()
+    waits = summary(q.store, q.centre, Days(day, day), by="service")["rows"]
+    assert [r["wait_minutes"]["called"] for r in waits if r["service"] == "housing"] == [0]
