@@ -192,7 +192,7 @@ def test_the_room_status_counts_a_handover_wait_from_the_handover(any_queue, clo
     clock.advance(minutes=5)
     q.call_ticket("1", c1.number)
     clock.advance(minutes=25)
-    _, handed = q.refer(c1.number, "housing", kind="handover", reason="rent", consent=True)
+    q.refer(c1.number, "housing", kind="handover", reason="rent", consent=True)
     clock.advance(minutes=10)  # 40 minutes since arrival, 10 since the handover
     queues = {s.service: s for s in room_status(q.store, q.centre, clock.now()).queues}
     assert queues["housing"].waiting == 1
