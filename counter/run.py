@@ -1,5 +1,5 @@
-"""``gateway counter`` and ``gateway supervisor`` (entry points of ``gateway.screens``, so
-the headless core never imports this package)."""
+"""``gateway counter``, ``gateway supervisor`` and ``gateway dashboard`` (entry points of
+``gateway.screens``, so the headless core never imports this package)."""
 
 from __future__ import annotations
 
@@ -19,4 +19,11 @@ def open_supervisor(args: argparse.Namespace, store: Store) -> int:
     from counter.supervisor import SupervisorApp
 
     SupervisorApp(store, args.centre).run()
+    return 0
+
+
+def open_dashboard(args: argparse.Namespace, store: Store) -> int:
+    from counter.dashboard import DashboardApp
+
+    DashboardApp(store, args.centre).run()
     return 0

@@ -213,7 +213,7 @@ class StaffVerbs(Engine):
             session.add(row)
             if role is not None and row.role != role:
                 log.add("sign_in_refused", now, counter_id=counter_id, staff_id=row.id, role=role)
-                return None, f"{row.name} is not a {role}; ask a supervisor to sign in."
+                return None, f"{row.name} is not a {role}; ask a {role} to sign in."
             if counter is not None:
                 desk = self._counter(session, counter)
                 if desk.staff_id not in (None, row.id):
