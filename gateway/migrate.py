@@ -23,8 +23,25 @@ def upgrade(store: Store, revision: str = "head") -> None:
     """Bring the store's schema up to ``revision``. Safe to run again: it does nothing."""
     from alembic import command
 
-    with store.engine.begin() as connection:
-        command.upgrade(_config(connection), revision)
+    with store.engine.connect() as connection:
+        # SQLite rebuilds a table to change its constraints; with foreign keys enforced,
+        # dropping the old table would break the rows that point at it. They are
+        # switched off for the migration (only possible outside a transaction) and the
+        # result is checked before it commits.
+        sqlite = store.dialect == "sqlite"
+        raw = connection.connection.driver_connection if sqlite else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                command.upgrade(_config(connection), revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the migration left broken references: {broken[:5]}")
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def current(store: Store) -> str | None:

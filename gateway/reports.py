@@ -149,7 +149,9 @@ def _check_by(report: str, by: str | None, allowed: Sequence[str]) -> None:
 def _minutes_between(dialect: str, later: Any, earlier: Any) -> Any:
     """Minutes from ``earlier`` to ``later`` as an SQL expression, on either store."""
     if dialect == "sqlite":
-        return (func.julianday(later) - func.julianday(earlier)) * 1440.0
+        # julianday is a float of days: round to the millisecond (the stored precision
+        # is finer) so a mean of exact halves rounds as it does on PostgreSQL.
+        return func.round((func.julianday(later) - func.julianday(earlier)) * 86400000.0) / 60000.0
     return func.extract("epoch", later - earlier) / 60.0
 
 
@@ -396,7 +398,7 @@ def _grouped(
         stmt = stmt.join(target, on)
     stmt = stmt.where(*where)
     if by:
-        stmt = stmt.group_by(key).order_by(key)
+        stmt = stmt.group_by(key).order_by(sa.nullsfirst(key))  # the same order on both stores
     return {(_label(by, row[0]) if by else None): row for row in session.execute(stmt).all()}
 
 
@@ -481,7 +483,12 @@ def _suppress(row: dict[str, Any]) -> dict[str, Any]:
         )
         return {k: (None if hide and figure(v) else walk(v)) for k, v in value.items()}
 
-    return {k: (v if k == "district" else walk(v)) for k, v in row.items()}
+    # The row's own figures are a group too (a referral route, a journeys row).
+    own = {k: v for k, v in row.items() if k != "district" and not isinstance(v, dict | list)}
+    hidden = walk(own)
+    return {
+        k: (v if k == "district" else hidden[k] if k in hidden else walk(v)) for k, v in row.items()
+    }
 
 
 def _numbers(value: Any) -> list[Any]:
@@ -662,18 +669,25 @@ def _footfall_figures(session: Session, scope: Scope, by: str | None) -> dict[An
             Event,
             where=[_events_in(scope, "door_entry")],
         )
+    # The kiosk knows no postcode district, the door sensor nothing but time and place:
+    # None where they cannot say, 0 where they could and saw nobody.
+    kiosk_knows = by is None or by in kiosk.allows()
+    door_knows = by is None or by in door_source.allows()
     out: dict[Any, dict[str, Any]] = {}
     for label in sorted(set(checkins) | set(sessions) | set(door), key=_order):
         s = sessions.get(label)
+
+        def kiosk_count(i: int, s: Any = s) -> int | None:
+            return (int(s[i] or 0) if s else 0) if kiosk_knows else None
+
         out[label] = {
             "checkins": int(checkins[label][1]) if label in checkins else 0,
-            # Kiosk sessions know no postcode district: None there, 0 for none.
-            "sessions": int(s[1]) if s else (0 if by is None or by in kiosk.allows() else None),
-            "ticket": int(s[2] or 0) if s else 0,
-            "information_only": int(s[3] or 0) if s else 0,
-            "abandoned": int(s[4] or 0) if s else 0,
-            "failed": int(s[5] or 0) if s else 0,
-            "door": int(door[label][1]) if label in door else 0,
+            "sessions": kiosk_count(1),
+            "ticket": kiosk_count(2),
+            "information_only": kiosk_count(3),
+            "abandoned": kiosk_count(4),
+            "failed": kiosk_count(5),
+            "door": (int(door[label][1]) if label in door else 0) if door_knows else None,
         }
     return out
 
