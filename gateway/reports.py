@@ -639,24 +639,9 @@ def _footfall_figures(session: Session, scope: Scope, by: str | None) -> dict[An
         scope,
         {"need": data["need"].as_string(), "language": data["language"].as_string()},
     )
-    outcome = data["outcome"].as_string()
     sessions: dict[Any, Any] = {}
     if by is None or by in kiosk.allows():
-        sessions = _grouped(
-            session,
-            scope,
-            by,
-            kiosk,
-            [
-                func.count(),
-                _count(outcome == "ticket"),
-                _count(outcome == "information"),
-                _count(outcome == "abandoned"),
-                _count(outcome == "failed"),
-            ],
-            Event,
-            where=[_events_in(scope, KIOSK_ENDED)],
-        )
+        sessions = _kiosk_outcomes(session, scope, by, kiosk)
     door: dict[Any, Any] = {}
     door_source = _event_source(scope, {})
     if by is None or by in door_source.allows():
@@ -690,6 +675,30 @@ def _footfall_figures(session: Session, scope: Scope, by: str | None) -> dict[An
             "door": (int(door[label][1]) if label in door else 0) if door_knows else None,
         }
     return out
+
+
+def _kiosk_outcomes(
+    session: Session, scope: Scope, by: str | None, kiosk: Source
+) -> dict[Any, tuple[Any, ...]]:
+    """Kiosk sessions per key: (None, all, ticket, information, abandoned, failed). The
+    outcome is read from each event's JSON once, grouped on, and turned into columns here
+    (a handful of rows per key)."""
+    outcome = col(Event.data)["outcome"].as_string()
+    key = kiosk.key(scope, by) if by else sa.literal(None)
+    stmt = (
+        select(key.label("key"), outcome.label("outcome"), func.count())
+        .select_from(Event)
+        .where(_events_in(scope, KIOSK_ENDED))
+        .group_by(key, outcome)
+    )
+    order = ("ticket", "information", "abandoned", "failed")
+    counts: dict[Any, list[int]] = {}
+    for raw, ended, n in session.execute(stmt).all():
+        row = counts.setdefault(_label(by, raw) if by else None, [0] * (len(order) + 1))
+        row[0] += int(n)
+        if ended in order:
+            row[1 + order.index(ended)] += int(n)
+    return {label: (None, *row) for label, row in counts.items()}
 
 
 def _order(label: Any) -> Any:
