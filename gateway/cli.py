@@ -611,8 +611,11 @@ def _report(args: argparse.Namespace) -> int:
         from gateway.report_html import render as as_html
         from gateway.reports import footfall, summary
 
-        trend = summary(store, centres, days, by="day", now=clock.now())
-        profile = footfall(store, centres, days, now=clock.now())
+        # By district, no totals beside the rows: a total minus the rows shown would give
+        # back the counts left out.
+        private = args.by == "district"
+        trend = None if private else summary(store, centres, days, by="day", now=clock.now())
+        profile = None if private else footfall(store, centres, days, now=clock.now())
         names = ", ".join(c.name for c in centres)
         text = as_html(args.kind, figures, trend=trend, footfall=profile, centre_name=names)
     else:
@@ -641,7 +644,9 @@ def _report_text(
     from gateway.views import render
 
     parts = [render(table) for table in tables(args.kind, figures, title)]
-    if args.chart:
+    if args.chart and args.by == "district":
+        parts.append("No charts by district: their totals would give back the counts left out.")
+    elif args.chart:
         import os
         import shutil
 
@@ -665,9 +670,12 @@ def _day(text: str) -> Any:
     from gateway.errors import GatewayError
 
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise GatewayError(f"'{text}' is not a date; use ISO 8601, like 2026-11-27.") from None
+    if not 2000 <= day.year <= 2199:
+        raise GatewayError(f"{day} is out of range; give a date between 2000 and 2199.")
+    return day
 
 
 def _watch(args: argparse.Namespace) -> int:

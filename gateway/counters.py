@@ -198,7 +198,9 @@ class CounterVerbs(Engine):
                 .with_for_update()
             ).all()
             for row in open_tickets:
-                row.walked_out = True
+                # Walked out: still waiting (or set aside) at closing. Someone at a counter
+                # was being seen; their ticket is cancelled, but they did not walk out.
+                row.walked_out = row.state in ("waiting", "held")
                 self._end(session, log, row, "cancelled", now, reason=CENTRE_CLOSED)
                 visit = session.get(Visit, row.visit_id)
                 assert visit is not None

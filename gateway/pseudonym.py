@@ -4,7 +4,8 @@ A customer may agree to give an identifier of their choosing (the reference on a
 a library card number). The store keeps only a keyed hash of it (HMAC-SHA256 under a
 secret that lives outside the store and the centre file), so the same identifier gives
 the same key, and the key cannot be turned back into the identifier without the secret.
-Without the customer's agreement nothing is kept. The retention purge removes the keys.
+Without the customer's agreement nothing is kept. The same secret serves every centre in
+a store, so a customer seen at two centres is one customer.
 
 The secret is read from the file named by ``GATEWAY_PSEUDONYM_KEY_FILE`` or from
 ``GATEWAY_PSEUDONYM_KEY``. Changing it starts the count afresh: old keys match no new one.

@@ -162,23 +162,64 @@ def _profile_table(profile: dict[str, Any]) -> Table:
 
 
 def as_csv(figures: dict[str, Any]) -> str:
-    """One CSV: figure/value pairs, or one line per row of a breakdown with every figure."""
+    """The report as CSV: first the figures (name/value pairs, or one line per row of a
+    breakdown with every figure as a column), then each list the report holds (referral
+    routes, outcomes, abandoned steps, journeys, the weekday × hour profile) as a section
+    of its own after a blank line, its first column naming it."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     by = figures.get("by")
     rows = figures.get("rows")
-    if by and rows is None:
-        rows = figures.get("referrals", [])
     if by and rows is not None:
-        names: list[str] = []
-        for row in rows:
-            names += [n for n, _ in row_figures(row) if n not in names]
-        writer.writerow(names)
-        for row in rows:
-            values = dict(row_figures(row))
-            writer.writerow(["" if values.get(n) is None else values[n] for n in names])
-    else:
+        _csv_table(writer, rows)
+    elif not by:
         writer.writerow(["figure", "value"])
         for name, value in flatten(figures):
             writer.writerow([name, "" if value is None else value])
+    for name, items in _lists(figures):
+        if by and rows is None and name == "referrals" and out.tell() == 0:
+            _csv_table(writer, items)  # a breakdown of referrals: the routes are the report
+            continue
+        if out.tell():
+            writer.writerow([])
+        _csv_table(writer, [{"table": name, **item} for item in items])
     return out.getvalue()
+
+
+def _lists(figures: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The report's lists of rows, by name, in a fixed order."""
+    found: list[tuple[str, list[dict[str, Any]]]] = []
+    if isinstance(figures.get("referrals"), list) and figures["referrals"]:
+        found.append(("referrals", figures["referrals"]))
+    outcomes = figures.get("avoidable", {}).get("outcomes")
+    if outcomes:
+        found.append(("outcomes", outcomes))
+    if figures.get("abandoned_at"):
+        found.append(("abandoned_at", figures["abandoned_at"]))
+    if isinstance(figures.get("journeys"), list) and figures["journeys"]:
+        found.append(("journeys", figures["journeys"]))
+    profile = figures.get("profile")
+    if profile and profile.get("hours"):
+        found.append(
+            (
+                "profile",
+                [
+                    {
+                        "weekday": row["weekday"],
+                        **dict(zip(profile["hours"], row["checkins"], strict=True)),
+                    }
+                    for row in profile["rows"]
+                ],
+            )
+        )
+    return found
+
+
+def _csv_table(writer: Any, rows: list[dict[str, Any]]) -> None:
+    names: list[str] = []
+    for row in rows:
+        names += [n for n, _ in row_figures(row) if n not in names]
+    writer.writerow(names)
+    for row in rows:
+        values = dict(row_figures(row))
+        writer.writerow(["" if values.get(n) is None else values[n] for n in names])

@@ -289,7 +289,14 @@ def _label(by: str, value: Any) -> Any:
 
 
 def _counter_codes(scope: Scope) -> dict[int, str]:
-    return {cid: c.code for view in scope.centres for cid, c in view.counters.items()}
+    """Counters by their code; with several centres, ``centre/counter`` (every centre has
+    a counter 1)."""
+    several = len(scope.centres) > 1
+    return {
+        cid: f"{view.code}/{c.code}" if several else c.code
+        for view in scope.centres
+        for cid, c in view.counters.items()
+    }
 
 
 def _counter_agencies(scope: Scope) -> dict[int, str]:
@@ -447,9 +454,11 @@ def _pct(part: int, whole: int) -> float | None:
 
 def _rows(scope: Scope, by: str | None, rows: dict[Any, dict[str, Any]]) -> dict[str, Any]:
     out = scope.head(by)
-    listed = [{by: label, **figures} for label, figures in rows.items()] if by else []
-    if by == "counter":  # counters are numbered: 2 before 10
-        listed.sort(key=lambda row: _natural(row["counter"]))
+    listed: list[dict[str, Any]] = []
+    if by:
+        name: str = by
+        listed = [{name: label, **figures} for label, figures in rows.items()]
+        listed.sort(key=lambda row: _order(row[name]))
     if by == "district":
         listed = [_suppress(row) for row in listed]
     out["rows"] = listed
@@ -608,10 +617,11 @@ def _outcomes(session: Session, scope: Scope) -> list[dict[str, Any]]:
         .group_by(col(Ticket.outcome))
         .order_by(col(Ticket.outcome))
     ).all()
-    return [
+    out = [
         {"outcome": code or NOT_GIVEN, "count": int(n), "avoidable": int(a or 0)}
         for code, n, a in rows
     ]
+    return sorted(out, key=lambda r: _order(r["outcome"]))
 
 
 # -- footfall ----------------------------------------------------------------------------
@@ -702,11 +712,16 @@ def _kiosk_outcomes(
 
 
 def _order(label: Any) -> Any:
-    if label is None:
-        return (0, "")
+    """Rows in the same order on every store, whatever its collation: "not given" first,
+    weekdays Monday to Sunday, numbers by value (counter 2 before 10), folded districts
+    last."""
+    if label is None or label == NOT_GIVEN:
+        return (0, ())
     if label in WEEKDAYS:
-        return (1, f"{WEEKDAYS.index(label)}")
-    return (2, str(label))
+        return (1, (WEEKDAYS.index(label),))
+    if label == SMALL_DISTRICTS:
+        return (3, ())
+    return (2, _natural(str(label)))
 
 
 def _abandoned_steps(session: Session, scope: Scope) -> list[dict[str, Any]]:
@@ -720,7 +735,8 @@ def _abandoned_steps(session: Session, scope: Scope) -> list[dict[str, Any]]:
         .group_by(step)
         .order_by(func.count().desc(), step)
     ).all()
-    return [{"step": s or NOT_GIVEN, "count": int(n)} for s, n in rows]
+    out = [{"step": s or NOT_GIVEN, "count": int(n)} for s, n in rows]
+    return sorted(out, key=lambda r: (-r["count"], _order(r["step"])))
 
 
 def _profile(session: Session, scope: Scope) -> dict[str, Any]:
@@ -815,6 +831,9 @@ def _referral_rows(session: Session, scope: Scope, by: str | None) -> list[dict[
             row["served"] = int(served or 0)
         row["agreed_to_share"] = int(agreed or 0)
         out.append(row)
+    out.sort(
+        key=lambda r: (_order(r[by]) if by else (), r["from_agency"], r["to_agency"], r["kind"])
+    )
     return out
 
 
@@ -885,6 +904,7 @@ def referrals(
         journeys = _journeys(session, scope, per_visit)
         if per_visit:
             rows = [{by: label, **figures} for label, figures in journeys.items()]
+            rows.sort(key=lambda row: _order(row[by]))
             out["journeys"] = [_suppress(r) for r in rows] if by == "district" else rows
         else:
             out["journeys"] = journeys.get(None) or {
@@ -928,7 +948,7 @@ def _repeat_visits(session: Session, scope: Scope) -> dict[str, Any]:
     per_key = (
         select(col(Visit.repeat_key), func.count().label("visits"))
         .where(*_visits_in(scope), col(Visit.repeat_key).is_not(None))
-        .group_by(col(Visit.centre_id), col(Visit.repeat_key))
+        .group_by(col(Visit.repeat_key))  # the same key at any centre is the same person
         .subquery()
     )
     keyed, customers, returning = session.execute(
@@ -1009,6 +1029,7 @@ def _staffing_figures(session: Session, scope: Scope, by: str | None) -> dict[An
             changes.c.kind != "counter_closed",
             changes.c.at < end,
             sa.or_(changes.c.until.is_(None), changes.c.until > start),
+            finish > begin,  # nothing when the range starts after now
         ],
     )
     served = Source(

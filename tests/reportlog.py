@@ -223,13 +223,19 @@ def read_log(store: Store, codes: str | list[str]) -> Log:
                 ticket.serving_at = None  # served again from the start
         elif kind in ("done", "no_show", "cancelled", "referred"):
             assert ticket is not None
+            before = ticket.state
             ticket.state, ticket.ended_at = kind, e.at
             if kind == "done":
                 ticket.serving_at = ticket.serving_at or ticket.called_at
                 ticket.outcome = data.get("outcome")
                 ticket.avoidable = bool(data.get("avoidable"))
             if kind == "cancelled":
-                ticket.walked_out = data.get("reason") == CENTRE_CLOSED
+                # Walked out: still waiting (or set aside) when the centre closed; someone
+                # at a counter then was being seen, not waiting.
+                ticket.walked_out = data.get("reason") == CENTRE_CLOSED and before in (
+                    "waiting",
+                    "held",
+                )
         elif kind == "referral":
             assert ticket is not None
             visit = ticket.visit
@@ -405,6 +411,13 @@ class Figures:
             out["by"] = by
         return out
 
+    def counter(self, place: Place, counter: int | None) -> str | None:
+        """A counter's code; with several centres, ``centre/counter``."""
+        if counter is None or counter not in place.counter:
+            return None
+        code = place.counter[counter]
+        return f"{place.code}/{code}" if len(self.log.places) > 1 else code
+
     def within(self, day: date) -> bool:
         return self.first <= day <= self.last
 
@@ -442,7 +455,7 @@ class Figures:
             "agency": t.agency,
             "service": t.service,
             "need": t.visit.need,
-            "counter": t.place.counter.get(t.last_counter) if t.last_counter else None,
+            "counter": self.counter(t.place, t.last_counter),
             "language": t.visit.language,
             "district": self.district(t.visit),
         }
@@ -666,7 +679,8 @@ class Figures:
         }
 
     def repeat_visits(self) -> dict[str, Any]:
-        per_key = Counter((v.place.code, v.repeat_key) for v in self.visits() if v.repeat_key)
+        # The same key at any centre is the same person.
+        per_key = Counter(v.repeat_key for v in self.visits() if v.repeat_key)
         keyed = sum(per_key.values())
         return {
             "keyed_visits": keyed,
@@ -690,7 +704,7 @@ class Figures:
                 continue
             begin, finish = max(i.start, start), min(i.until or end, end)
             attrs = {
-                "counter": i.place.counter[i.counter],
+                "counter": self.counter(i.place, i.counter),
                 "agency": i.place.counter_agency.get(i.counter),
             }
             day = i.place.local(begin).date()
@@ -701,7 +715,7 @@ class Figures:
             if t.state not in ("done", "referred") or t.serving_at is None or t.ended_at is None:
                 continue
             attrs = {
-                "counter": t.place.counter.get(t.last_counter) if t.last_counter else None,
+                "counter": self.counter(t.place, t.last_counter),
                 "agency": t.place.counter_agency.get(t.last_counter) if t.last_counter else None,
             }
             label = self.label(by, t.place, t.day, t.serving_at, attrs) if by else None

@@ -141,11 +141,11 @@ def test_tickets_still_open_at_closing_count_as_walked_out(any_queue, clock):
     q.check_in("council-tax")  # still waiting at closing: walked out
     q.cancel(q.check_in("housing").number, reason="changed their mind")
     q.check_in("jobs")
-    q.call_next("4")  # at a counter when the centre closes: walked out too
+    q.call_next("4")  # at a counter when the centre closes: being seen, not walked out
     clock.advance(hours=8)
     assert q.close_day() == 2
     tickets = summary(q.store, q.centre, Days(day, day))["tickets"]
-    assert (tickets["walked_out"], tickets["cancelled"], tickets["still_open"]) == (2, 1, 0)
+    assert (tickets["walked_out"], tickets["cancelled"], tickets["still_open"]) == (1, 2, 0)
     closed = [e for e in watch(q.store, q.centre.id) if e.kind == "cancelled"]
     assert sum(1 for e in closed if e.data.get("reason") == "centre closed") == 2
 
@@ -200,3 +200,43 @@ def test_the_room_status_counts_a_handover_wait_from_the_handover(any_queue, clo
     day = clock.now().date()
     waits = summary(q.store, q.centre, Days(day, day), by="service")["rows"]
     assert [r["wait_minutes"]["called"] for r in waits if r["service"] == "housing"] == [0]
+
+
+def test_review_fixes_for_exports_districts_and_ranges(tmp_path, capsys):
+    """CSV carries the lists too; by district, no totals to subtract from (no trend or
+    heatmap in HTML, no --chart); a range after now has no negative hours; dates far
+    outside any centre's life get a sentence."""
+    from gateway.cli import main
+    from tests.conftest import SMALL_CENTRE
+
+    db = f"sqlite:///{tmp_path / 'report.db'}"
+    at = "2026-03-02T09:00:00"
+    assert main(["init", str(SMALL_CENTRE), "--db", db, "--at", at]) == 0
+    main(["counter-state", "1", "open", "--db", db, "--at", at])
+    for district in ("ME15",) * 6 + ("TN1",) * 2:
+        main(["checkin", "council-tax", "--postcode", district, "--db", db, "--at", at])
+    main(["call", "1", "--db", db, "--at", "2026-03-02T09:06:00"])
+    main(["done", "C001", "--db", db, "--at", "2026-03-02T09:10:00"])
+    capsys.readouterr()
+    base = ["report", "summary", "--from", "2026-03-02", "--db", db]
+
+    assert main([*base, "--format", "csv"]) == 0
+    sections = capsys.readouterr().out.split("\n\n")
+    assert sections[1].splitlines()[0] == "table,outcome,count,avoidable"
+    assert sections[1].splitlines()[1].startswith("outcomes,")
+
+    page = tmp_path / "district.html"
+    assert main([*base, "--by", "district", "--format", "html", "--output", str(page)]) == 0
+    html = page.read_text()
+    assert "ME15" in html and "TN1" not in html
+    assert "per day" not in html.lower() and "8 check-ins" not in html
+    assert main([*base, "--by", "district", "--chart"]) == 0
+    assert "No charts by district" in capsys.readouterr().out
+
+    # The counter opened at 09:00 on the 2nd and never closed; a range starting on the
+    # 3rd, read at noon on the 2nd, is in the future: no hours at all, never negative.
+    staffing = ["report", "staffing", "--from", "2026-03-03", "--db", db, "--format", "csv"]
+    assert main([*staffing, "--at", "2026-03-02T12:00:00"]) == 0
+    assert "-" not in capsys.readouterr().out.split("\n", 1)[1]
+    assert main([*base[:2], "--from", "9999-01-01", "--db", db]) == 1
+    assert "between 2000 and 2199" in capsys.readouterr().err

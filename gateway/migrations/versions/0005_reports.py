@@ -48,10 +48,15 @@ def upgrade() -> None:
         " last_counter_id = (SELECT e.counter_id FROM event e"
         " WHERE e.ticket_id = ticket.id AND e.kind = 'called' ORDER BY e.seq DESC LIMIT 1)"
     )
+    # Walked out: cancelled at closing while still waiting or set aside (the ticket's
+    # event before the cancellation was not a call, a recall or the start of serving).
     op.execute(
         f"UPDATE ticket SET walked_out = {yes} WHERE state = 'cancelled' AND EXISTS"
         " (SELECT 1 FROM event e WHERE e.ticket_id = ticket.id AND e.kind = 'cancelled'"
-        f" AND {reason} = 'centre closed')"
+        f" AND {reason} = 'centre closed'"
+        " AND COALESCE((SELECT p.kind FROM event p WHERE p.ticket_id = ticket.id"
+        " AND p.seq < e.seq ORDER BY p.seq DESC LIMIT 1), '')"
+        " NOT IN ('called', 'recalled', 'serving'))"
     )
 
 
