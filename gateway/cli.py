@@ -114,6 +114,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "json", "csv", "html"], default="table")
     p.add_argument("--chart", action="store_true", help="with tables: the trend and heatmap")
     p.add_argument("--output", metavar="FILE", help="write the report here, not to stdout")
+    p = add("purge", "clear personal details from visits older than the retention period")
+    p.add_argument(
+        "--older-than", dest="days", type=int, required=True, metavar="DAYS",
+        help="visits more than DAYS days old (every centre in the store unless --centre)",
+    )  # fmt: skip
     p = add("watch", "print events after a cursor (commit order)")
     p.add_argument("--after", type=int, default=0)
     p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for news")
@@ -300,6 +305,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "status": _status,
         "alerts": _alerts,
         "report": _report,
+        "purge": _purge,
         "watch": _watch,
         "demo": _demo,
         "kiosk": _kiosk,
@@ -628,6 +634,29 @@ def _report(args: argparse.Namespace) -> int:
         print(f"Wrote the {args.kind} report to {args.output}.", file=sys.stderr)
     else:
         print(text, end="")
+    return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    from gateway.centres import list_centres, open_centre
+    from gateway.queue import Queue
+
+    store = _store(args)
+    codes = args.centre.split(",") if args.centre else [c.code for c in list_centres(store)]
+    if not codes:
+        open_centre(store)  # says the store holds no centre yet
+    results, lines = [], []
+    for code in codes:
+        centre = open_centre(store, code.strip())
+        queue = Queue(store, centre, clock=_clock(args, centre.timezone), actor=args.actor)
+        cleared = queue.purge(args.days) | {"centre": centre.code}
+        results.append(cleared)
+        lines.append(
+            f"{centre.code}: cleared the details of {cleared['visits']} visit(s) from before "
+            f"{cleared['before']} ({cleared['referral_reasons']} referral reason(s), "
+            f"{cleared['event_reasons']} note(s) in the event log); counts are kept."
+        )
+    _emit(args, {"purged": results}, "\n".join(lines))
     return 0
 
 

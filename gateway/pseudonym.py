@@ -5,7 +5,8 @@ a library card number). The store keeps only a keyed hash of it (HMAC-SHA256 und
 secret that lives outside the store and the centre file), so the same identifier gives
 the same key, and the key cannot be turned back into the identifier without the secret.
 Without the customer's agreement nothing is kept. The same secret serves every centre in
-a store, so a customer seen at two centres is one customer.
+a store, so a customer seen at two centres is one customer. ``gateway purge`` clears the
+keys of old visits.
 
 The secret is read from the file named by ``GATEWAY_PSEUDONYM_KEY_FILE`` or from
 ``GATEWAY_PSEUDONYM_KEY``. Changing it starts the count afresh: old keys match no new one.

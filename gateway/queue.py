@@ -24,6 +24,7 @@ from gateway.footfall import FootfallVerbs
 from gateway.models import Counter, Ticket, Visit
 from gateway.pseudonym import repeat_key, secret
 from gateway.referrals import ReferralVerbs
+from gateway.retention import RetentionVerbs
 from gateway.routing import callable_here, pick_next
 from gateway.staff import StaffVerbs
 from gateway.tickets import AT_COUNTER, TicketView, find_ticket
@@ -31,7 +32,7 @@ from gateway.tickets import AT_COUNTER, TicketView, find_ticket
 APPOINTMENT_REF = re.compile(r"[A-Z0-9][A-Z0-9/-]{0,39}")
 
 
-class Queue(ReferralVerbs, CounterVerbs, FootfallVerbs, StaffVerbs):
+class Queue(ReferralVerbs, CounterVerbs, FootfallVerbs, StaffVerbs, RetentionVerbs):
     """The engine for one centre in one store. Screens, the CLI and tests call its verbs:
     the ticket verbs here, ``refer`` (referrals.py), ``set_counter_state`` and
     ``close_day`` (counters.py), and kiosk footfall and alerts (footfall.py).
