@@ -119,6 +119,13 @@ def _parser() -> argparse.ArgumentParser:
         "--older-than", dest="days", type=int, required=True, metavar="DAYS",
         help="visits more than DAYS days old (every centre in the store unless --centre)",
     )  # fmt: skip
+    p = add("backup", "copy the store into FILE, safely while Gateway runs (or --verify FILE)")
+    p.add_argument("file", help="the backup file to write, or to check with --verify")
+    p.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
+    p.add_argument("--verify", action="store_true", help="check FILE is a usable backup")
+    p = add("restore", "bring a backup back into the store given by --db, then check it")
+    p.add_argument("file", help="a file made by gateway backup")
+    p.add_argument("--replace", action="store_true", help="overwrite a store that holds data")
     p = add("watch", "print events after a cursor (commit order)")
     p.add_argument("--after", type=int, default=0)
     p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for news")
@@ -138,6 +145,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", help="python-escpos printer profile (default TM-T88V)")
     p.add_argument("--width", type=int, choices=[58, 80], help="paper width in mm (default 80)")
     add("devices", "list the USB printers and serial ports this machine can see")
+    p = add("doctor", "check this machine: configuration, store, clock, devices, disk")
+    p.add_argument("--centre-file", metavar="FILE", help="a centre file to check as well")
+    p.add_argument("--config", metavar="FILE", help="kiosk settings file: its printer and scanner")
+    p.add_argument("--printer", metavar="SPEC", help=PRINTER_HELP)
+    p.add_argument("--scanner", metavar="SPEC", help="a serial appointment scanner: serial:PATH")
     p = add("door", "count people at the door from a sensor (one line per person)")
     p.add_argument("--door", required=True, metavar="SPEC", help="serial:PATH?baud=9600")
     p.add_argument("--name", help="where the door is, in events (default door)")
@@ -306,6 +318,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         "alerts": _alerts,
         "report": _report,
         "purge": _purge,
+        "doctor": _doctor,
+        "backup": _backup,
+        "restore": _restore,
         "watch": _watch,
         "demo": _demo,
         "kiosk": _kiosk,
@@ -660,6 +675,45 @@ def _purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backup(args: argparse.Namespace) -> int:
+    from gateway.backup import backup, verify
+
+    if args.verify:
+        good = verify(Path(args.file))
+        _emit(
+            args,
+            good.as_dict(),
+            f"{good.path} is a usable {good.kind} backup ({good.check}): {good.tickets} "
+            f"tickets, {good.visits} visits, {good.events} events, schema {good.revision}.",
+        )
+        return 0
+    made = backup(_store(args), Path(args.file), overwrite=args.overwrite)
+    _emit(
+        args,
+        made.as_dict(),
+        f"Backed up {made.tickets} tickets, {made.visits} visits and {made.events} events "
+        f"to {made.path} ({made.bytes / 1e6:.1f} MB) in {made.seconds:.1f} s.",
+    )
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from gateway.backup import restore
+    from gateway.errors import GatewayError
+
+    if not args.db:  # never the default store by accident
+        raise GatewayError("Say which store to restore into: gateway restore FILE --db URL.")
+    done = restore(Path(args.file), args.db, replace=args.replace)
+    checked = "integrity ok, " if done.integrity == "ok" else ""
+    _emit(
+        args,
+        done.as_dict(),
+        f"Restored {done.tickets} tickets, {done.visits} visits and {done.events} events "
+        f"into {done.store} ({checked}schema {done.revision}) in {done.seconds:.1f} s.",
+    )
+    return 0
+
+
 def _report_text(
     args: argparse.Namespace,
     title: str,
@@ -749,6 +803,25 @@ def _plugin(group: str, name: str) -> Callable[..., int]:
         raise GatewayError(f"'{name}' is not installed here; reinstall gateway-centre.")
     opener: Callable[..., int] = next(iter(found)).load()
     return opener
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    import os
+
+    from gateway.doctor import exit_code, render_text, report, run_checks
+
+    # The kiosk's settings name its printer; GATEWAY_PRINTER is reception's.
+    printer = args.printer or (None if args.config else os.environ.get("GATEWAY_PRINTER"))
+    checks = run_checks(
+        args.db,
+        centre=args.centre,
+        centre_file=args.centre_file,
+        kiosk_settings=args.config,
+        printer=printer,
+        scanner=args.scanner,
+    )
+    _emit(args, report(checks), render_text(checks))
+    return exit_code(checks)
 
 
 def _screen(name: str) -> Callable[..., int]:
