@@ -599,16 +599,12 @@ def _alerts(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from gateway.centres import list_centres, open_centre
     from gateway.clock import business_day
     from gateway.errors import GatewayError
     from gateway.reports import BY, REPORT_FUNCTIONS, Days
 
     store = _store(args)
-    codes = args.centre.split(",") if args.centre else [c.code for c in list_centres(store)]
-    if not codes:
-        open_centre(store)  # says the store holds no centre yet
-    centres = [open_centre(store, code.strip()) for code in codes]
+    centres = _centres(args, store)
     clock = _clock(args, centres[0].timezone)
     today = business_day(clock.now(), centres[0].timezone)
     first = _day(args.first) if args.first else today
@@ -630,13 +626,13 @@ def _report(args: argparse.Namespace) -> int:
         text = as_csv(figures)
     elif args.format == "html":
         from gateway.report_html import render as as_html
-        from gateway.reports import footfall, summary
 
         # By district, no totals beside the rows: a total minus the rows shown would give
         # back the counts left out.
         private = args.by == "district"
-        trend = None if private else summary(store, centres, days, by="day", now=clock.now())
-        profile = None if private else footfall(store, centres, days, now=clock.now())
+        trend, profile = (
+            (None, None) if private else _chart_data(args, figures, store, centres, days, clock)
+        )
         names = ", ".join(c.name for c in centres)
         text = as_html(args.kind, figures, trend=trend, footfall=profile, centre_name=names)
     else:
@@ -652,17 +648,22 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _purge(args: argparse.Namespace) -> int:
+def _centres(args: argparse.Namespace, store: Any) -> list[Any]:
+    """The centres ``--centre a,b`` names, or every centre in the store."""
     from gateway.centres import list_centres, open_centre
-    from gateway.queue import Queue
 
-    store = _store(args)
     codes = args.centre.split(",") if args.centre else [c.code for c in list_centres(store)]
     if not codes:
         open_centre(store)  # says the store holds no centre yet
+    return [open_centre(store, code.strip()) for code in codes]
+
+
+def _purge(args: argparse.Namespace) -> int:
+    from gateway.queue import Queue
+
+    store = _store(args)
     results, lines = [], []
-    for code in codes:
-        centre = open_centre(store, code.strip())
+    for centre in _centres(args, store):
         queue = Queue(store, centre, clock=_clock(args, centre.timezone), actor=args.actor)
         cleared = queue.purge(args.days) | {"centre": centre.code}
         results.append(cleared)
@@ -734,17 +735,29 @@ def _report_text(
         import shutil
 
         from gateway.charts import heatmap, trend
-        from gateway.reports import footfall, summary
 
         tty = not args.output and sys.stdout.isatty() and "NO_COLOR" not in os.environ
         columns = shutil.get_terminal_size((80, 24)).columns
-        daily = summary(store, centres, days, by="day", now=clock.now())
-        profile = footfall(store, centres, days, now=clock.now())["profile"]
+        daily, visits = _chart_data(args, figures, store, centres, days, clock)
         parts.append(
             trend(daily["rows"], first=daily["from"], last=daily["to"], width=columns, color=tty)
         )
-        parts.append(heatmap(profile, width=columns, color=tty))
+        parts.append(heatmap(visits["profile"], width=columns, color=tty))
     return "\n".join(p.rstrip("\n") for p in parts) + "\n"
+
+
+def _chart_data(
+    args: argparse.Namespace, figures: Any, store: Any, centres: Any, days: Any, clock: Any
+) -> tuple[Any, Any]:
+    """What the charts draw: the summary by day (the trend) and the footfall (its weekday ×
+    hour profile), read only when the report asked for is not already that."""
+    from gateway.reports import footfall, summary
+
+    same = args.kind == "summary" and args.by == "day"
+    daily = figures if same else summary(store, centres, days, by="day", now=clock.now())
+    same = args.kind == "footfall" and args.by is None
+    visits = figures if same else footfall(store, centres, days, now=clock.now())
+    return daily, visits
 
 
 def _day(text: str) -> Any:

@@ -67,11 +67,6 @@ def _cell(value: Any) -> str:
     return MISSING if value is None else str(value)
 
 
-def row_figures(row: dict[str, Any]) -> list[tuple[str, Any]]:
-    """A breakdown's row as (dotted name, value) pairs, its key first."""
-    return flatten(row)
-
-
 def tables(kind: str, figures: dict[str, Any], title: str) -> list[Table]:
     """The report as one or more rich tables."""
     out: list[Table] = []
@@ -108,7 +103,7 @@ def tables(kind: str, figures: dict[str, Any], title: str) -> list[Table]:
 
 def _rows_table(kind: str, rows: list[dict[str, Any]], by: str, title: str) -> Table:
     wanted = TABLE_COLUMNS.get(kind)
-    names = [n for n, _ in row_figures(rows[0]) if n != by] if rows else []
+    names = [n for n, _ in flatten(rows[0]) if n != by] if rows else []
     if wanted:
         names = [n for n in wanted if n in names] or names
     table = Table(title=f"{title} by {by}")
@@ -116,7 +111,7 @@ def _rows_table(kind: str, rows: list[dict[str, Any]], by: str, title: str) -> T
     for name in names:
         table.add_column(HEADINGS.get(name, name), justify="right")
     for row in rows:
-        values = dict(row_figures(row))
+        values = dict(flatten(row))
         table.add_row(str(row[by]), *(_cell(values.get(n)) for n in names))
     return table
 
@@ -218,8 +213,8 @@ def _lists(figures: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
 def _csv_table(writer: Any, rows: list[dict[str, Any]]) -> None:
     names: list[str] = []
     for row in rows:
-        names += [n for n, _ in row_figures(row) if n not in names]
+        names += [n for n, _ in flatten(row) if n not in names]
     writer.writerow(names)
     for row in rows:
-        values = dict(row_figures(row))
+        values = dict(flatten(row))
         writer.writerow(["" if values.get(n) is None else values[n] for n in names])

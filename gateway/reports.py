@@ -837,6 +837,9 @@ def _referral_rows(session: Session, scope: Scope, by: str | None) -> list[dict[
     return out
 
 
+NO_JOURNEYS: dict[str, Any] = {"visits": 0, "multi_agency": 0, "multi_agency_pct": None}
+
+
 def _journeys(session: Session, scope: Scope, by: str | None) -> dict[Any, dict[str, Any]]:
     """Visits with tickets, and how many of them touched two or more agencies."""
     per_visit = (
@@ -894,11 +897,7 @@ def referrals(
             rows.sort(key=lambda row: _order(row[by]))
             out["journeys"] = [_suppress(r) for r in rows] if by == "district" else rows
         else:
-            out["journeys"] = journeys.get(None) or {
-                "visits": 0,
-                "multi_agency": 0,
-                "multi_agency_pct": None,
-            }
+            out["journeys"] = journeys.get(None) or dict(NO_JOURNEYS)
         if by is None:
             out["matrix"] = _matrix(routes)
         return out
@@ -1123,11 +1122,7 @@ def summary(
         out.update(tickets.get(None) or _empty_tickets())
         out["avoidable"]["outcomes"] = _outcomes(session, scope)
         out["referrals"] = _referral_rows(session, scope, None)
-        out["journeys"] = _journeys(session, scope, None).get(None) or {
-            "visits": 0,
-            "multi_agency": 0,
-            "multi_agency_pct": None,
-        }
+        out["journeys"] = _journeys(session, scope, None).get(None) or dict(NO_JOURNEYS)
         out["repeat_visits"] = _repeat_visits(session, scope)
         return out
 

@@ -39,7 +39,7 @@ def summarise(store: Store, centre: CentreView, day: date, information_only: int
     total = reports.summary(store, centre, days)
     per_agency = reports.summary(store, centre, days, by="agency")["rows"]
     per_service = reports.summary(store, centre, days, by="service")["rows"]
-    routes = reports.referrals(store, centre, days)["referrals"]
+    routes = total["referrals"]
     with store.read() as session:
         of_day = (Visit.centre_id == centre.id, Visit.day == day)
 
