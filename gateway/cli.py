@@ -44,8 +44,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", help="centre file (default: the example centre)")
     p = add("check-config", "check a centre file and say what is wrong")
     p.add_argument("file")
-    p = add("db", "schema migrations")
-    p.add_argument("action", choices=["upgrade", "current", "check"])
+    p = add("db", "schema migrations, and PostgreSQL roles with least privilege")
+    p.add_argument("action", choices=["upgrade", "current", "check", "roles"])
+    p.add_argument("--prefix", default="gateway", help="(roles) role names: PREFIX_kiosk, ...")
+    p.add_argument(
+        "--password-dir",
+        metavar="DIR",
+        help="(roles) read each role's password from DIR/ROLE.password, or make it there",
+    )
+    p.add_argument("--sql", action="store_true", help="(roles) print the SQL, change nothing")
     add("centre", "list agencies, services, needs (with journeys) and counters")
     p = add("checkin", "check a visit in for a need and issue its ticket")
     p.add_argument("need")
@@ -495,10 +502,10 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _guard(store: Any, work: Callable[[], Any]) -> Any:
-    """Turn a store that is down during migrations into one sentence."""
-    from sqlalchemy.exc import OperationalError
+    """Turn a store that is down, or a role refused, during migrations into one sentence."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
 
-    from gateway.errors import StoreUnavailable
+    from gateway.errors import NotPermitted, StoreUnavailable
 
     try:
         return work()
@@ -507,6 +514,17 @@ def _guard(store: Any, work: Callable[[], Any]) -> Any:
             f"The store at {store.where} cannot be reached; check that it is running "
             "and the URL is right."
         ) from exc
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "42501":
+            raise
+        from sqlalchemy.engine import make_url
+
+        user = make_url(store.url).username or "this user"
+        raise NotPermitted(
+            f"The store refused this to the database role '{user}' "
+            f"({str(exc.orig).strip().splitlines()[0]}): run it as the role that owns "
+            "the tables (PREFIX_owner), or as a superuser for `gateway db roles`."
+        ) from None
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -540,6 +558,8 @@ def _check_config(args: argparse.Namespace) -> int:
 def _db(args: argparse.Namespace) -> int:
     from gateway import migrate
 
+    if args.action == "roles":
+        return _roles(args)
     store = _store(args)
     if args.action == "upgrade":
         _guard(store, lambda: migrate.upgrade(store))
@@ -554,6 +574,27 @@ def _db(args: argparse.Namespace) -> int:
         {"store": store.where, "revision": revision},
         f"{store.where} is at revision {revision or '(none)'}.",
     )
+    return 0
+
+
+def _roles(args: argparse.Namespace) -> int:
+    from gateway import roles
+
+    if args.sql:
+        print(roles.script(roles.check_prefix(args.prefix)), end="")
+        return 0
+    store = _store(args)
+    folder = Path(args.password_dir) if args.password_dir else None
+    result = _guard(
+        store, lambda: roles.create_roles(store, prefix=args.prefix, password_dir=folder)
+    )
+    made = ", ".join(result.created) or "none (all there already)"
+    text = [f"Roles created: {made}. {result.tables} tables granted."]
+    if result.passwords_written:
+        text.append(f"New passwords written to {folder}: {', '.join(result.passwords_written)}.")
+    if folder is None:
+        text.append("No passwords set: give each role one (\\password in psql), or --password-dir.")
+    _emit(args, roles.describe(result, args.prefix), "\n".join(text))
     return 0
 
 

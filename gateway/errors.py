@@ -47,3 +47,7 @@ class StoreUnavailable(GatewayError):
     def __init__(self, sentence: str, *, transient: bool = False) -> None:
         super().__init__(sentence)
         self.transient = transient
+
+
+class NotPermitted(GatewayError):
+    """The store refused the action to this machine's database role (least privilege)."""

@@ -35,6 +35,10 @@ def upgrade(store: Store, revision: str = "head") -> None:
         try:
             with connection.begin():
                 command.upgrade(_config(connection), revision)
+                if store.dialect == "postgresql":
+                    from gateway.roles import refresh_after_upgrade
+
+                    refresh_after_upgrade(connection)
                 if sqlite:
                     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                     if broken:

@@ -25,12 +25,18 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
-from gateway.errors import GatewayError, StoreUnavailable
+from gateway.errors import GatewayError, NotPermitted, StoreUnavailable
 
 BUSY_TIMEOUT_S = 10.0
 _RETRIES = 5
 # PostgreSQL serialization failure and deadlock: the transaction can simply run again.
 _TRY_AGAIN = ("40001", "40P01")
+# PostgreSQL's "insufficient privilege": this machine's role may not do that.
+_REFUSED = "42501"
+# Where a PostgreSQL password may come from, never the centre file: a systemd credential
+# (LoadCredential=db-password:...), or a file named by GATEWAY_DB_PASSWORD_FILE.
+PASSWORD_FILE_ENV = "GATEWAY_DB_PASSWORD_FILE"
+CREDENTIAL_NAME = "db-password"
 
 
 def default_url() -> str:
@@ -67,6 +73,13 @@ class Store:
             # No pool_pre_ping: it costs a round trip per transaction, and a dropped
             # connection is already retried by ``retrying`` (StoreUnavailable, transient).
             kwargs["connect_args"] = {"connect_timeout": 5}
+            if not parsed.password:
+                password = password_from_file()
+                if password is not None:
+                    kwargs["connect_args"]["password"] = password
+        # Statement parameters carry visits' details: keep them out of error messages
+        # and so out of every log.
+        kwargs["hide_parameters"] = True
         self.engine = sa.create_engine(self.url, **kwargs)
         if self.dialect == "sqlite":
             _sqlite_rules(self.engine)
@@ -99,6 +112,8 @@ class Store:
         except DBAPIError as exc:
             if getattr(exc.orig, "sqlstate", None) in _TRY_AGAIN:
                 raise
+            if getattr(exc.orig, "sqlstate", None) == _REFUSED:
+                raise self._refused(exc) from exc
             if isinstance(exc, OperationalError) or exc.connection_invalidated:
                 raise self._unavailable(exc) from exc
             raise
@@ -141,8 +156,42 @@ class Store:
             transient=True,
         )
 
+    def _refused(self, exc: Exception) -> NotPermitted:
+        user = make_url(self.url).username or "this user"
+        return NotPermitted(
+            f"The store refused this to the database role '{user}': {_first_line(exc)}. "
+            "This machine's role is not meant for it; check GATEWAY_DB (see docs/DEPLOY.md)."
+        )
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _first_line(exc: Exception) -> str:
+    return str(getattr(exc, "orig", exc)).strip().splitlines()[0].rstrip(".")
+
+
+def password_from_file() -> str | None:
+    """The PostgreSQL password from ``$CREDENTIALS_DIRECTORY/db-password`` (systemd) or the
+    file in ``GATEWAY_DB_PASSWORD_FILE``; None when neither is set."""
+    named = os.environ.get(PASSWORD_FILE_ENV)
+    credentials = os.environ.get("CREDENTIALS_DIRECTORY")
+    if named:
+        path = Path(named)
+    elif credentials and (Path(credentials) / CREDENTIAL_NAME).exists():
+        path = Path(credentials) / CREDENTIAL_NAME
+    else:
+        return None
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise GatewayError(
+            f"The database password file {path} cannot be read ({exc.strerror or exc}); "
+            "check its path and that this user may read it."
+        ) from None
+    if not text:
+        raise GatewayError(f"The database password file {path} is empty.")
+    return text
 
 
 def _sqlite_rules(engine: sa.Engine) -> None:
