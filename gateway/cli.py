@@ -218,6 +218,9 @@ def _kiosk_options(p: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from gateway.errors import GatewayError
+    from gateway.logs import configure
+
+    configure(f"gateway-{args.command}")  # only where GATEWAY_LOG asks
 
     try:
         return _dispatch(args)

@@ -15,6 +15,7 @@ the device specs it names; the devices plugin checks those specs.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 import tomllib
@@ -66,6 +67,7 @@ class _Facts:
     zones: list[str] = field(default_factory=list)  # centre file's, then the store's centres'
     server_skew: float | None = None  # database server minus this machine, seconds
     store_file: Path | None = None  # the SQLite file, if the store is one
+    tls: str | None = None  # the TLS version of the PostgreSQL connection, "" if none
     devices: dict[str, Any] = field(default_factory=dict)
 
 
@@ -95,7 +97,38 @@ def run_checks(
         facts.devices["scanner"] = scanner
     checks += _device_checks(facts.devices)
     checks.append(disk_check(facts.store_file.parent if facts.store_file else Path.cwd()))
+    checks.append(logs_check())
     return checks
+
+
+def logs_check() -> Check:
+    """Where this machine's logs go (``GATEWAY_LOG``), and whether anything is there."""
+    from gateway.logs import JOURNAL_SOCKET, LOG_ENV
+
+    target = os.environ.get(LOG_ENV, "").strip()
+    if target == "journal":
+        socket = os.environ.get("GATEWAY_JOURNAL_SOCKET", JOURNAL_SOCKET)
+        if Path(socket).exists():
+            return Check("logs", True, "Logs go to the journal (journalctl -t gateway-kiosk ...).")
+        return Check(
+            "logs",
+            False,
+            f"GATEWAY_LOG says the journal, but there is none here ({socket} is missing): "
+            "logs are lost. Run under systemd, or set GATEWAY_LOG to a file.",
+        )
+    if target in ("json", "stderr"):
+        return Check("logs", True, "Logs go to standard error, as JSON lines.")
+    if target:
+        folder = Path(target).expanduser().parent
+        if not os.access(folder if folder.exists() else folder.parent, os.W_OK):
+            return Check("logs", False, f"Logs cannot be written to {target}: check the folder.")
+        return Check("logs", True, f"Logs go to {target}, as JSON lines.")
+    return Check(
+        "logs",
+        True,
+        "GATEWAY_LOG is not set: screens log to a file in the user's log folder "
+        "(the systemd units set GATEWAY_LOG=journal).",
+    )
 
 
 def report(checks: list[Check]) -> dict[str, Any]:
@@ -233,10 +266,14 @@ def _on_store(store: Store, centre: str | None, clock: Clock, facts: _Facts) -> 
     ping = _ping(store, clock, facts)
     if ping.ok is False:
         return [ping]
+    checks = [ping]
+    if store.dialect == "postgresql":
+        checks += _connection_checks(store, facts)
     migrated = _migrated(store)
+    checks.append(migrated)
     if migrated.ok is False:
-        return [ping, migrated]
-    return [ping, migrated, _centre(store, centre, facts)]
+        return checks
+    return [*checks, _centre(store, centre, facts)]
 
 
 def _ping(store: Store, clock: Clock, facts: _Facts) -> Check:
@@ -251,6 +288,7 @@ def _ping(store: Store, clock: Clock, facts: _Facts) -> Check:
         timeouts = {
             "connect_timeout": PING_SECONDS,
             "options": f"-c statement_timeout={PING_SECONDS * 1000}",
+            **_password_args(store),
         }
         engine = sa.create_engine(store.url, poolclass=NullPool, connect_args=timeouts)
     began = time.monotonic()
@@ -263,6 +301,10 @@ def _ping(store: Store, clock: Clock, facts: _Facts) -> Check:
                     "SELECT clock_timestamp()"
                 ).scalar_one()
                 version = connection.exec_driver_sql("SHOW server_version").scalar_one()
+                facts.tls = connection.exec_driver_sql(
+                    "SELECT coalesce(max(version), '') FROM pg_stat_ssl "
+                    "WHERE pid = pg_backend_pid() AND ssl"
+                ).scalar_one()
                 machine = before + (clock.now() - before) / 2
                 facts.server_skew = (server - machine).total_seconds()
     except DBAPIError as exc:
@@ -282,6 +324,66 @@ def _ping(store: Store, clock: Clock, facts: _Facts) -> Check:
     ms = (time.monotonic() - began) * 1000
     what = f"PostgreSQL {version.split()[0]}" if postgres else "SQLite"
     return Check("store", True, f"The store at {store.where} answers ({what}, {ms:.0f} ms).")
+
+
+def _password_args(store: Store) -> dict[str, str]:
+    from sqlalchemy.engine import make_url
+
+    from gateway.store import password_from_file
+
+    if make_url(store.url).password:
+        return {}
+    password = password_from_file()
+    return {"password": password} if password else {}
+
+
+_LOCAL = ("", "localhost", "127.0.0.1", "::1")
+
+
+def _connection_checks(store: Store, facts: _Facts) -> list[Check]:
+    """How this machine reaches PostgreSQL: encrypted when it crosses a network, and no
+    password in the URL (it belongs in a file or a systemd credential)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(store.url)
+    host = url.host or ""
+    sslmode = str(url.query.get("sslmode") or os.environ.get("PGSSLMODE") or "")
+    checks = []
+    if facts.tls:
+        if sslmode == "verify-full":
+            checks.append(Check("encryption", True, f"The connection is encrypted ({facts.tls})."))
+        else:
+            checks.append(
+                Check(
+                    "encryption",
+                    None,
+                    f"The connection is encrypted ({facts.tls}), but the server's certificate "
+                    "is not checked: add sslmode=verify-full&sslrootcert=FILE to the URL.",
+                )
+            )
+    elif host in _LOCAL or host.startswith("/"):
+        checks.append(
+            Check("encryption", True, "The store is on this machine: no network to encrypt.")
+        )
+    else:
+        checks.append(
+            Check(
+                "encryption",
+                None,
+                f"The connection to {host} is not encrypted: add "
+                "sslmode=verify-full&sslrootcert=FILE to the URL (docs/DEPLOY.md).",
+            )
+        )
+    if url.password:
+        checks.append(
+            Check(
+                "password",
+                None,
+                "The store URL carries a password: move it to a file named by "
+                "GATEWAY_DB_PASSWORD_FILE, or a systemd credential (docs/DEPLOY.md).",
+            )
+        )
+    return checks
 
 
 def _migrated(store: Store) -> Check:

@@ -17,8 +17,8 @@ from sqlmodel import Session, col, select
 from gateway.centres import CentreView, open_centre
 from gateway.clock import Clock, WallClock, business_day
 from gateway.errors import NotAllowed, OutOfOrder
-from gateway.events import EventLog
-from gateway.models import Counter, Staff, Ticket, Visit
+from gateway.events import EventLog, log_events
+from gateway.models import Counter, Event, Staff, Ticket, Visit
 from gateway.numbering import format_number, next_number
 from gateway.routing import estimate_wait
 from gateway.store import Store
@@ -54,6 +54,8 @@ class Engine:
     # -- helpers ----------------------------------------------------------------------
 
     def _run(self, work: Callable[[Session, EventLog, datetime], R]) -> R:
+        written: list[Event] = []
+
         def attempt(session: Session) -> R:
             # Begin first (on SQLite, BEGIN IMMEDIATE waits for the lock), then read the
             # clock: a wall-clock time read before waiting could predate the change that
@@ -61,12 +63,13 @@ class Engine:
             session.connection()
             log = EventLog(self.centre.id, actor=self.actor)
             result = work(session, log, self.clock.now())
-            log.flush(session)
+            written[:] = log.flush(session)
             return result
 
         for _ in range(3):
             try:
                 result: R = self.store.retrying(attempt)
+                log_events(self.centre.code, written)  # committed: now it happened
                 return result
             except _ClockBehind:
                 continue  # another writer committed after we read the wall clock: again

@@ -91,6 +91,18 @@ class EventLog:
         return written
 
 
+def log_events(centre: str, events: list[Event]) -> None:
+    """One log record per committed event, for the journal: its kind, number, ticket
+    number and counter. Never its data's free text, nor who did it."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    for event in events:
+        number = (event.data or {}).get("number")
+        fields = {"event": event.kind, "seq": event.seq, "centre": centre, "ticket": number}
+        fields["counter_id"] = event.counter_id
+        log.info("%s %s", event.kind, number or f"#{event.seq}", extra={"fields": fields})
+
+
 def watch(store: Store, centre_id: int, after: int = 0, limit: int = 1000) -> list[Event]:
     """Events of a centre with ``seq > after``, in commit order. Never skips one."""
     with store.read() as session:

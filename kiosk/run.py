@@ -18,20 +18,17 @@ from platformdirs import user_log_dir
 from textual.app import App
 
 from gateway.errors import ConfigError, GatewayError
+from gateway.logs import configure
 from gateway.store import Store
 from kiosk.settings import KioskSettings, load_settings
 
 
-def log_to_file(path: str | None) -> Path:
-    """Kiosk faults go to a log file: a customer never sees a traceback."""
-    target = Path(path) if path else Path(user_log_dir("gateway")) / "kiosk.log"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(target, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    return target
+def log_to_file(path: str | None) -> str:
+    """Kiosk faults go to the log (``--log FILE``, else ``GATEWAY_LOG``, else a file in the
+    user's log folder), never the screen: a customer never sees a traceback."""
+    default = Path(user_log_dir("gateway")) / "kiosk.log"
+    where = configure("gateway-kiosk", default_file=default, file=Path(path) if path else None)
+    return where or str(default)
 
 
 def settings_from(args: argparse.Namespace) -> KioskSettings:

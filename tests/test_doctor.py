@@ -77,9 +77,10 @@ def test_a_good_sqlite_store_passes_every_check(store, clock, disk, tmp_path):
     checks = run_checks(store.url, centre_file=SMALL_CENTRE, clock=clock)
 
     assert [c.name for c in checks] == [
-        "configuration", "store", "migrated", "centre", "time zone", "clock", "devices", "disk"
+        "configuration", "store", "migrated", "centre", "time zone", "clock", "devices", "disk",
+        "logs",
     ]  # fmt: skip
-    assert [c.ok for c in checks] == [True] * 8, render_text(checks)
+    assert [c.ok for c in checks] == [True] * 9, render_text(checks)
     found = by_name(checks)
     assert found["configuration"].detail == (
         f"{SMALL_CENTRE} is a valid centre file for Test Gateway (testing)."
@@ -104,7 +105,7 @@ def test_a_good_sqlite_store_passes_every_check(store, clock, disk, tmp_path):
 
 def test_a_store_object_is_checked_the_same_as_its_url(store, clock, disk):
     checks = run_checks(store, centre="testing", clock=clock)
-    assert [c.ok for c in checks] == [True] * 8, render_text(checks)
+    assert [c.ok for c in checks] == [True] * 9, render_text(checks)
 
 
 def test_summer_time_and_the_local_business_day_show_in_the_zones_detail(store, disk):
@@ -220,8 +221,9 @@ def test_a_postgresql_store_passes_and_its_clock_agrees(pg_url, disk):
         checks = run_checks(pg_url, clock=WallClock())
     finally:
         store.dispose()
-    assert [c.ok for c in checks] == [True] * 8, render_text(checks)
+    assert [c.ok for c in checks] == [True] * 10, render_text(checks)
     found = by_name(checks)
+    assert found["encryption"].detail == "The store is on this machine: no network to encrypt."
     assert re.fullmatch(
         rf"The store at {re.escape(store.where)} answers \(PostgreSQL \d+[.\d]*, \d+ ms\)\.",
         found["store"].detail,
@@ -590,3 +592,46 @@ def test_gateway_doctor_exits_1_with_a_cross_on_a_missing_store(tmp_path, capsys
     assert code == 1
     assert f"✗ store          There is no store at {tmp_path / 'none.db'};" in out
     assert out.splitlines()[-1] == "1 check failed: this machine is not ready."
+
+
+@pytest.mark.postgres
+def test_a_remote_store_without_tls_or_with_a_password_in_its_url_is_a_warning(pg_url, disk):
+    """The same server reached by a name that is not this machine's, with a password in
+    the URL: both are said, as warnings (the centre still runs)."""
+    import socket
+
+    store = _pg_store(pg_url)
+    store.dispose()
+    remote = pg_url.replace("127.0.0.1", socket.gethostname()).replace(
+        "postgres@", "postgres:secret@"
+    )
+    checks = by_name(run_checks(remote, clock=WallClock()))
+    if checks["store"].ok is False:
+        pytest.skip(f"the server does not answer on {socket.gethostname()}")
+    assert checks["encryption"].ok is None
+    assert "is not encrypted: add sslmode=verify-full" in checks["encryption"].detail
+    assert checks["password"].ok is None
+    assert "GATEWAY_DB_PASSWORD_FILE" in checks["password"].detail
+
+
+@pytest.mark.postgres
+def test_sslmode_require_against_a_server_without_tls_is_one_sentence(pg_url, disk):
+    checks = by_name(run_checks(pg_url + "?sslmode=require", clock=WallClock()))
+    assert checks["store"].ok is False
+    assert "cannot be reached" in checks["store"].detail
+    assert "SSL" in checks["store"].detail or "ssl" in checks["store"].detail
+
+
+def test_logs_check_says_where_logs_go(tmp_path, monkeypatch):
+    from gateway.doctor import logs_check
+
+    monkeypatch.delenv("GATEWAY_LOG", raising=False)
+    assert logs_check().ok is True
+    monkeypatch.setenv("GATEWAY_LOG", "journal")
+    monkeypatch.setenv("GATEWAY_JOURNAL_SOCKET", str(tmp_path / "none"))
+    missing = logs_check()
+    assert missing.ok is False and "logs are lost" in missing.detail
+    (tmp_path / "none").touch()
+    assert logs_check().ok is True
+    monkeypatch.setenv("GATEWAY_LOG", str(tmp_path / "gw" / "gateway.jsonl"))
+    assert logs_check().ok is True
