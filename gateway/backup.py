@@ -551,8 +551,12 @@ def _dsn(url: URL) -> str:
 def _run(command: list[str], url: URL | None, *, failed: str) -> None:
     """Run a PostgreSQL tool; the password goes in its environment only, never in its
     arguments or in a message."""
+    from gateway.store import password_from_file
+
     env = dict(os.environ)
     password = str(url.password) if url is not None and url.password else None
+    if url is not None and password is None:
+        password = password_from_file()  # the unit's credential, as the store uses it
     if password:
         env["PGPASSWORD"] = password
     env.setdefault("PGCONNECT_TIMEOUT", "10")

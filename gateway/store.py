@@ -80,6 +80,7 @@ class Store:
         # Statement parameters carry visits' details: keep them out of error messages
         # and so out of every log.
         kwargs["hide_parameters"] = True
+        self.connect_args: dict[str, Any] = kwargs.get("connect_args", {})
         self.engine = sa.create_engine(self.url, **kwargs)
         if self.dialect == "sqlite":
             _sqlite_rules(self.engine)
@@ -173,7 +174,7 @@ def _first_line(exc: Exception) -> str:
 
 def password_from_file() -> str | None:
     """The PostgreSQL password from ``$CREDENTIALS_DIRECTORY/db-password`` (systemd) or the
-    file in ``GATEWAY_DB_PASSWORD_FILE``; None when neither is set."""
+    file in ``GATEWAY_DB_PASSWORD_FILE``; None when neither is set or the file is empty."""
     named = os.environ.get(PASSWORD_FILE_ENV)
     credentials = os.environ.get("CREDENTIALS_DIRECTORY")
     if named:
@@ -189,9 +190,9 @@ def password_from_file() -> str | None:
             f"The database password file {path} cannot be read ({exc.strerror or exc}); "
             "check its path and that this user may read it."
         ) from None
-    if not text:
-        raise GatewayError(f"The database password file {path} is empty.")
-    return text
+    # Empty: no password (client certificates, ~/.pgpass, or an SQLite machine whose unit
+    # still names a credential).
+    return text or None
 
 
 def _sqlite_rules(engine: sa.Engine) -> None:

@@ -46,12 +46,31 @@ def _settings_from(args: argparse.Namespace) -> KioskSettings:
         printer=args.printer,
         scanner=args.scanner,
         door=args.door,
-        staff_pin=os.environ.get("GATEWAY_KIOSK_PIN") or None,
+        staff_pin=_staff_pin(),
         speech=True if args.speech else None,
         large_text=True if args.large_text else None,
         high_contrast=True if args.high_contrast else None,
         idle_seconds=args.idle,
     )
+
+
+def _staff_pin() -> str | None:
+    """The PIN that lets staff leave the kiosk: ``GATEWAY_KIOSK_PIN``, else the file in
+    ``GATEWAY_KIOSK_PIN_FILE``, else the systemd credential ``kiosk-pin``; never a unit
+    or the command line (the process list shows those)."""
+    if os.environ.get("GATEWAY_KIOSK_PIN"):
+        return os.environ["GATEWAY_KIOSK_PIN"]
+    named = os.environ.get("GATEWAY_KIOSK_PIN_FILE")
+    credentials = os.environ.get("CREDENTIALS_DIRECTORY")
+    path = Path(named) if named else Path(credentials) / "kiosk-pin" if credentials else None
+    if path is None or (not named and not path.exists()):
+        return None
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except OSError as exc:
+        raise GatewayError(
+            f"The kiosk's PIN file {path} cannot be read ({exc.strerror or exc})."
+        ) from None
 
 
 def open_kiosk(args: argparse.Namespace, store: Store, *, demo: bool = False) -> int:
