@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import tempfile
 import textwrap
 from dataclasses import dataclass
@@ -38,6 +39,11 @@ PAPER_DOTS = {80: 512, 58: 384}
 PAPER_WIDTHS = tuple(PAPER_DOTS)
 LINE_DOTS = 24  # font A is 24 dots high
 NUMBER_SIZE = 4  # the ticket number: four times the normal width and height
+# C0 and C1 control characters (and DEL) other than the whitespace textwrap turns into
+# spaces. On the paper they would be printer commands (ESC @ resets, GS V cuts, ESC p
+# opens the cash drawer), so a line's text never carries them, whoever wrote it.
+CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+LINE_BREAKS = str.maketrans("\t\n\v\f\r", "     ")
 
 
 @dataclass(frozen=True)
@@ -155,9 +161,16 @@ def columns(width_mm: int, *, size: int = 1, small: bool = False) -> int:
     return max(1, PAPER_DOTS[width_mm] // ((9 if small else 12) * size))
 
 
+def printable(text: str) -> str:
+    """The text with control characters dropped and line breaks and tabs as spaces: a
+    line of a ticket is text only, never a printer command."""
+    return CONTROLS.sub("", text).translate(LINE_BREAKS)
+
+
 def wrapped(line: Line, width_mm: int) -> list[str]:
     """The line cut at word boundaries to fit the paper (long words are broken)."""
-    return textwrap.wrap(line.text, columns(width_mm, size=line.size, small=line.small)) or [""]
+    text = printable(line.text)
+    return textwrap.wrap(text, columns(width_mm, size=line.size, small=line.small)) or [""]
 
 
 # -- rendering: ESC/POS bytes ------------------------------------------------------------
@@ -215,7 +228,7 @@ def layout_bytes(
             dummy.set(align="center", normal_textsize=True, bold=False, font="a")
             with contextlib.redirect_stdout(io.StringIO()):  # escpos prints notes to stdout
                 dummy.qr(block.payload, size=6 if width_mm == 80 else 5, native=native_qr)
-        elif _latin(block.text):
+        elif _latin(printable(block.text)):
             if block.size > 1:
                 dummy.set(
                     align="center",
@@ -235,7 +248,9 @@ def layout_bytes(
             for text in wrapped(block, width_mm):
                 dummy.textln(text)
         else:
-            picture = text_image(block.text, size=_font_pixels(block), width=dots, bold=block.bold)
+            picture = text_image(
+                printable(block.text), size=_font_pixels(block), width=dots, bold=block.bold
+            )
             if picture is not None:  # no font for it here: left off rather than "????"
                 dummy.set(align="center", normal_textsize=True, bold=False, font="a")
                 with contextlib.redirect_stdout(io.StringIO()):
@@ -321,7 +336,8 @@ def layout_png(blocks: list[Block], *, width_mm: int = 80) -> bytes:
         elif isinstance(block, Qr):
             pieces.append(_qr_image(block.payload, box=6 if width_mm == 80 else 5, width=dots))
         else:
-            for text in wrapped(block, width_mm) if _latin(block.text) else [block.text]:
+            shown = printable(block.text)
+            for text in wrapped(block, width_mm) if _latin(shown) else [shown]:
                 picture = text_image(text, size=_font_pixels(block), width=dots, bold=block.bold)
                 if picture is not None:
                     pieces.append(picture)

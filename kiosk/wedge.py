@@ -9,8 +9,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from devices.lines import MAX_LINE
+
 WEDGE_GAP = 0.08  # seconds: keys closer than this come from a scanner
 WEDGE_MIN = 4  # characters: a shorter burst ending in Enter is a person pressing keys
+# A burst is kept up to one character past the longest code, so that a key held down
+# (or a paste typed as keys) costs no memory and is still refused as too long.
+WEDGE_MAX = MAX_LINE + 1
 
 
 class WedgeReader:
@@ -25,7 +30,10 @@ class WedgeReader:
         fast = now - self.at <= WEDGE_GAP
         self.at = now
         if character and len(character) == 1 and character.isprintable() and character != " ":
-            self.keys = [*self.keys, character] if fast else [character]
+            if not fast:
+                self.keys = [character]
+            elif len(self.keys) < WEDGE_MAX:
+                self.keys.append(character)
             return None
         if key == "enter" and fast and len(self.keys) >= WEDGE_MIN:
             text, self.keys = "".join(self.keys), []

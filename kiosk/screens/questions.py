@@ -60,7 +60,8 @@ class QuestionScreen(KioskScreen):
                 yield Button("0", id="key-0", classes="key")
                 yield Button(self._("Clear"), id="key-clear", classes="key")
             with Vertical(id="appointment-side"):
-                yield Static("", id="reference")
+                # What the customer typed: shown as it is, never read as markup.
+                yield Static("", id="reference", markup=False)
                 yield Button(self._("Continue"), id="continue", classes="choice")
                 yield Button(self._("No appointment / skip"), id="skip", classes="choice")
 
@@ -99,6 +100,12 @@ class QuestionScreen(KioskScreen):
             self._show_reference()
 
     def _type(self, chars: str) -> None:
+        if not self.kiosk.typed:
+            # A reference starts with a letter or digit (``APPOINTMENT_REF``): leading
+            # dashes are dropped here, or the store would refuse the whole check-in.
+            chars = chars.lstrip("-")
+            if not chars:
+                return
         if len(self.kiosk.typed) + len(chars) > APPOINTMENT_MAX:
             self.set_notice(self._("That reference is too long. Please check it."))
             return

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from kiosk.wedge import WEDGE_GAP, WEDGE_MIN, WedgeReader
+from devices.lines import clean_line
+from kiosk.wedge import WEDGE_GAP, WEDGE_MAX, WEDGE_MIN, WedgeReader
 
 
 class Clock:
@@ -56,3 +57,15 @@ def test_other_keys_break_a_burst():
     reader.feed("tab", None)
     clock.now += 0.01
     assert reader.feed("enter", "\r") is None
+
+
+def test_a_key_held_down_is_kept_short_and_refused_as_too_long():
+    clock = Clock()
+    reader = WedgeReader(clock)
+    for _ in range(10_000):  # auto-repeat is as fast as a scanner
+        clock.now += 0.03
+        assert reader.feed("x", "x") is None
+    assert len(reader.keys) == WEDGE_MAX
+    clock.now += 0.03
+    text = reader.feed("enter", "\r")
+    assert text is not None and clean_line(text.encode()).too_long
