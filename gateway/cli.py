@@ -193,6 +193,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="[HOST:]PORT",
         help="serve the board to browsers (a TV's) with textual-serve instead",
     )
+    p.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="(--serve) the address TVs use, e.g. http://board.example:8000 (default: this "
+        "machine's name when serving on every address)",
+    )
     p = add("counter", "open the counter desk: call, serve, refer (staff sign in with a PIN)")
     p.add_argument("--counter", required=True, metavar="ID", help="this desk's counter code")
     add("supervisor", "open the supervisor's view of the whole room (supervisors sign in)")

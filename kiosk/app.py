@@ -49,6 +49,10 @@ log = logging.getLogger("gateway.kiosk")
 KIOSK_SIZE = (120, 40)  # columns, rows: the touchscreen's terminal at its font size
 GESTURE_TAPS = 5
 GESTURE_SECONDS = 3.0
+# Five wrong staff PINs (however often the pad is reopened) lock it for 15 minutes: a
+# 4-digit PIN cannot be guessed at the kiosk in any useful time.
+PIN_TRIES = 5
+PIN_LOCK_SECONDS = 15 * 60
 MAX_UNWRITTEN = 2000  # kiosk sessions kept while the store is down
 RESTART = 75  # return code: the app stopped after a fault; start a fresh one
 
@@ -121,6 +125,8 @@ class KioskApp(KioskHardware, App[None], inherit_bindings=False):
         self.last_touch = monotonic()
         self.shown_at = monotonic()
         self._gesture: deque[float] = deque(maxlen=GESTURE_TAPS)
+        self._pin_wrong = 0  # wrong staff PINs since the last right one or lockout
+        self._pin_locked_until = float("-inf")
         self._write_lock = threading.Lock()
         self._faults: deque[float] = deque(maxlen=20)
         self.tickets_issued = 0  # for tests and benchmarks: never more than one per session
@@ -585,10 +591,28 @@ class KioskApp(KioskHardware, App[None], inherit_bindings=False):
             and now - self._gesture[0] <= GESTURE_SECONDS
         ):
             self._gesture.clear()
-            self.push_screen(StaffPin(self.settings.staff_pin), self._staff_done)
+            if now < self._pin_locked_until:
+                return  # locked: the pad does not open (a customer sees nothing happen)
+            self.push_screen(StaffPin(self.settings.staff_pin, self._wrong_pin), self._staff_done)
+
+    def _wrong_pin(self) -> bool:
+        """Count a wrong staff PIN; at the limit, lock the pad and say so in the log."""
+        self._pin_wrong += 1
+        if self._pin_wrong < PIN_TRIES:
+            return False
+        self._pin_wrong = 0
+        self._pin_locked_until = self.monotonic() + PIN_LOCK_SECONDS
+        log.warning(
+            "the staff PIN pad is locked for %d minutes after %d wrong PINs",
+            PIN_LOCK_SECONDS // 60,
+            PIN_TRIES,
+            extra={"fields": {"kiosk": self.settings.name, "alert": "pin_locked"}},
+        )
+        return True
 
     def _staff_done(self, ok: bool | None) -> None:
         if ok:
+            self._pin_wrong = 0
             self.exit()
 
     # -- faults -------------------------------------------------------------------------

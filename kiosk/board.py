@@ -276,6 +276,19 @@ def open_board(args: Any, store: Store) -> int:
     return 0
 
 
+def public_url(host: str, port: int, given: str | None) -> str | None:
+    """The address the page's links use. textual-serve builds them from the address it
+    listens on, and a TV cannot load ``http://0.0.0.0:8000/...``: serving on every
+    address, the links name this machine instead, unless ``--public-url`` says."""
+    if given:
+        return given.rstrip("/")
+    if host in ("0.0.0.0", "::", "[::]"):
+        import socket
+
+        return f"http://{socket.getfqdn()}:{port}"
+    return None
+
+
 def serve_board(args: Any, store: Store) -> int:
     """``gateway display --serve [HOST:]PORT``: the board in a browser, through
     textual-serve. Each browser that opens the page gets its own board process, following
@@ -300,7 +313,11 @@ def serve_board(args: Any, store: Store) -> int:
     if getattr(args, "quiet", False):
         command.append("--quiet")
     server = Server(
-        shlex.join(command), host=host or "localhost", port=int(port), title="Gateway board"
+        shlex.join(command),
+        host=host or "localhost",
+        port=int(port),
+        title="Gateway board",
+        public_url=public_url(host, int(port), getattr(args, "public_url", None)),
     )
     server.serve()
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
@@ -120,13 +122,15 @@ class SorryScreen(_Kiosk, Screen[None]):
 
 
 class StaffPin(ModalScreen[bool]):
-    """Staff only (reached by the hidden gesture): the PIN closes the kiosk app."""
+    """Staff only (reached by the hidden gesture): the PIN closes the kiosk app. Each wrong
+    PIN is told to ``wrong``, which answers whether the pad must close (a lockout)."""
 
-    def __init__(self, pin: str) -> None:
+    def __init__(self, pin: str, wrong: Callable[[], bool] | None = None) -> None:
         super().__init__()
         self.pin = pin
         self.typed = ""
         self.tries = 0
+        self.wrong = wrong or (lambda: False)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -147,12 +151,12 @@ class StaffPin(ModalScreen[bool]):
         if key == "cancel":
             self.dismiss(False)
         elif key == "ok":
-            if self.typed == self.pin:
+            if hmac.compare_digest(self.typed.encode(), self.pin.encode()):
                 self.dismiss(True)
                 return
             self.tries += 1
             self.typed = ""
-            if self.tries >= 3:
+            if self.wrong() or self.tries >= 3:
                 self.dismiss(False)
                 return
             self.query_one("#pin", Static).update("Wrong PIN")

@@ -134,3 +134,46 @@ def test_the_served_board_shows_a_call_made_from_the_command_line(served):
         finally:
             browser.close()
     assert share(after, HIGHLIGHT) > 0.05, "the call never showed in the browser"
+
+
+def test_a_board_served_on_every_address_links_to_an_address_a_tv_can_load(tmp_path, clock):
+    """textual-serve builds the page's links from the address it listens on; served on
+    0.0.0.0 they must name the public URL, or a TV's browser cannot load the board."""
+    import urllib.request
+
+    store = ready_store(f"sqlite:///{tmp_path / 'board.db'}", clock)
+    db = store.url
+    store.dispose()
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "gateway.cli", "display"),
+            *("--serve", f"0.0.0.0:{port}", "--public-url", public + "/", "--db", db),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        page = ""
+        while time.monotonic() < deadline and not page:
+            try:
+                page = urllib.request.urlopen(public + "/", timeout=2).read().decode()
+            except OSError:
+                time.sleep(0.2)
+        assert page, "gateway display --serve never answered"
+        assert f"{public}/static/" in page
+        assert "0.0.0.0" not in page
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=10)
+
+
+def test_the_public_url_defaults_to_this_machines_name_on_every_address():
+    from kiosk.board import public_url
+
+    assert public_url("0.0.0.0", 8000, None) == f"http://{socket.getfqdn()}:8000"
+    assert public_url("127.0.0.1", 8000, None) is None  # links already work
+    assert public_url("0.0.0.0", 8000, "http://board.example:80/") == "http://board.example:80"
