@@ -35,13 +35,13 @@ from textual.message import Message
 from textual.widgets import DataTable, Digits, Footer, Static
 from textual_plotext import PlotextPlot
 
-from counter.staffapp import STORE_AWAY, StaffApp
+from counter.staffapp import STORE_AWAY, StaffApp, plain
 from gateway.centres import CentreView
 from gateway.clock import business_day
 from gateway.events import latest
 from gateway.reports import Days, summary
 from gateway.staff import StaffView
-from gateway.status import RoomStatus, ServiceQueue, room_status
+from gateway.status import RoomStatus, ServiceQueue, printable, room_status
 from gateway.store import Store
 
 log = logging.getLogger("gateway.staff_screens")
@@ -191,7 +191,8 @@ class Tile(Vertical):
 
     def set(self, figure: str, detail: str = "", *, over: bool = False) -> None:
         self.figure.update(figure)
-        self.detail.update(Text(detail))
+        # Lines of its own, each printable (a service's name comes from the centre file).
+        self.detail.update(Text("\n".join(printable(line) for line in detail.split("\n"))))
         self.set_class(over, "-over")
 
     def __str__(self) -> str:  # what the tile says, in one line (for tests and logs)
@@ -519,4 +520,4 @@ class DashboardApp(StaffApp[RoomStatus]):
     def _show_top(self) -> None:
         now = self.clock.now().astimezone(ZoneInfo(self.centre.timezone))
         who = f"{self.person.name} (manager)" if self.person else "nobody signed in"
-        self.top.update(Text(f"{self.centre.name}  ·  {day_words(now)} {now:%H:%M}  ·  {who}"))
+        self.top.update(plain(f"{self.centre.name}  ·  {day_words(now)} {now:%H:%M}  ·  {who}"))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -32,13 +33,14 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
-from counter.staffapp import Dialog, StaffApp
+from counter.staffapp import TYPED, Dialog, StaffApp, plain
 from gateway.centres import CentreView
 from gateway.config import Service
 from gateway.desk import DeskState, InHand, desk_state
 from gateway.errors import NotAllowed
 from gateway.events import latest
 from gateway.pseudonym import secret
+from gateway.status import printable
 from gateway.tickets import TicketView
 from locales import translation
 
@@ -112,8 +114,10 @@ class Choice(Dialog[str]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.title_text + "  (Enter chooses, Escape cancels)", classes="title")
-            yield OptionList(*[Option(label, id=key) for key, label in self.options])
+            yield Static(
+                plain(self.title_text + "  (Enter chooses, Escape cancels)"), classes="title"
+            )
+            yield OptionList(*[Option(plain(label), id=key) for key, label in self.options])
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
@@ -132,8 +136,10 @@ class Reason(Dialog[str]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.title_text + "  (Enter confirms, Escape cancels)", classes="title")
-            yield Input(placeholder="Reason (optional)", max_length=80, id="reason")
+            yield Static(
+                plain(self.title_text + "  (Enter confirms, Escape cancels)"), classes="title"
+            )
+            yield Input(placeholder="Reason (optional)", max_length=80, id="reason", restrict=TYPED)
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
@@ -160,7 +166,7 @@ class DoneDialog(Dialog[tuple[str, bool]]):
                 "A ticks avoidable contact, Escape cancels",
                 classes="title",
             )
-            yield OptionList(*[Option(text, id=code) for code, text in self.outcomes])
+            yield OptionList(*[Option(plain(text), id=code) for code, text in self.outcomes])
             yield Checkbox("Avoidable contact (they need not have come)", id="avoidable")
 
     def on_mount(self) -> None:
@@ -197,7 +203,7 @@ class ReferDialog(Dialog[Referring]):
             )
             yield OptionList(
                 *[
-                    Option(f"{agencies.get(s.agency, s.agency)}: {s.name}", id=s.code)
+                    Option(plain(f"{agencies.get(s.agency, s.agency)}: {s.name}"), id=s.code)
                     for s in config.services
                     if s.code != here
                 ],
@@ -206,7 +212,9 @@ class ReferDialog(Dialog[Referring]):
             with RadioSet(id="kind"):
                 yield RadioButton("Handover: they queue there now, keeping their place", value=True)
                 yield RadioButton("Signpost: tell them where to go; no ticket")
-            yield Input(placeholder="Reason (optional)", max_length=200, id="reason")
+            yield Input(
+                placeholder="Reason (optional)", max_length=200, id="reason", restrict=TYPED
+            )
             yield Static("", id="question", classes="question")
             with Horizontal(classes="buttons"):
                 yield Button("They agree", id="yes", variant="success")
@@ -227,7 +235,7 @@ class ReferDialog(Dialog[Referring]):
             return
         agency = next(a.name for a in self.centre.config.agencies if a.code == chosen.agency)
         self.query_one("#question", Static).update(
-            read_aloud(CONSENT_QUESTION, self.hand.language, {"agency": agency})
+            Text(read_aloud(CONSENT_QUESTION, self.hand.language, {"agency": printable(agency)}))
         )
 
     def _service(self) -> Service | None:
@@ -280,13 +288,16 @@ class RepeatDialog(Dialog[Remembering]):
                 classes="title",
             )
             yield Static(
-                read_aloud(REPEAT_QUESTION, self.hand.language), id="question", classes="question"
+                Text(read_aloud(REPEAT_QUESTION, self.hand.language)),
+                id="question",
+                classes="question",
             )
             yield Input(
                 placeholder="The reference they choose (hidden as you type)",
                 password=True,
                 max_length=80,
                 id="identifier",
+                restrict=TYPED,
             )
             yield Static("", id="refusal", classes="refusal")
             with Horizontal(classes="buttons"):
@@ -307,7 +318,7 @@ class RepeatDialog(Dialog[Remembering]):
         identifier = self.query_one("#identifier", Input).value
         if not identifier.strip():
             self.query_one("#refusal", Static).update(
-                'Type the reference they choose first, or press "They do not agree".'
+                Text('Type the reference they choose first, or press "They do not agree".')
             )
             self.query_one("#identifier", Input).focus()
             return
@@ -379,7 +390,7 @@ class CounterApp(StaffApp[DeskState]):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
-            yield Static(self.known.name, id="where")
+            yield Static(plain(self.known.name), id="where")
             yield Static("", id="clock")
         with Horizontal(id="main"):
             with VerticalScroll(id="hand"):
@@ -428,15 +439,17 @@ class CounterApp(StaffApp[DeskState]):
             self.ask_sign_in()
             return
         self._show_clock()
+        # Typed by staff (a pause reason, a name): shown as typed, never as markup, and
+        # with no control character left to act on the terminal.
         where = f"{state.counter_name}  ·  {state.state.upper()}"
         if state.pause_reason:
             where += f" ({state.pause_reason})"
         if state.staff_name:
             where += f"  ·  {state.staff_name}"
-        self.query_one("#where", Static).update(where)
+        self.query_one("#where", Static).update(plain(where))
         hand = state.in_hand
         if hand is None:
-            self.query_one("#number", Static).update("No one at this counter")
+            self.query_one("#number", Static).update(Text("No one at this counter"))
             hint = (
                 "Press N to call the next customer."
                 if state.state == "open"
@@ -444,12 +457,12 @@ class CounterApp(StaffApp[DeskState]):
             )
             if state.held:
                 hint += f"\nSet aside here: {', '.join(state.held)} (U returns one to the queue)."
-            self.query_one("#about", Static).update(hint)
+            self.query_one("#about", Static).update(Text(hint))
         else:
-            self.query_one("#number", Static).update(self._headline(hand))
-            self.query_one("#about", Static).update(self._details(hand, state))
+            self.query_one("#number", Static).update(Text(self._headline(hand)))
+            self.query_one("#about", Static).update(Text(self._details(hand, state)))
         title = f"Waiting for this counter: {state.waiting_total}"
-        self.query_one("#queue-title", Static).update(title)
+        self.query_one("#queue-title", Static).update(Text(title))
         self._show_waiting(state)
 
     def _show_waiting(self, state: DeskState) -> None:
@@ -463,34 +476,41 @@ class CounterApp(StaffApp[DeskState]):
             if w.sent_here:
                 marks.append("→ sent here")
             if w.help_needed:  # help gives priority: the star says both
-                marks.append("★ " + HELP_WORDS.get(w.help_needed, w.help_needed))
+                marks.append("★ " + HELP_WORDS.get(w.help_needed, printable(w.help_needed)))
             elif w.priority:
                 marks.append("★ priority")
             if waited >= w.target_minutes:
                 marks.append("▲ over target")
-            service = w.service_name if len(w.service_name) <= 24 else w.service_name[:23] + "…"
-            table.add_row(w.number, f"{waited} min", service, ", ".join(marks), key=w.number)
+            name = printable(w.service_name)
+            service = name if len(name) <= 24 else name[:23] + "…"
+            # The service's name as plain text (a str cell would be read as markup).
+            table.add_row(
+                w.number, f"{waited} min", Text(service), Text(", ".join(marks)), key=w.number
+            )
         if table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1))
 
     def _headline(self, hand: InHand) -> str:
         t = hand.ticket
         state = {"called": "CALLED", "recalled": f"RECALLED ×{t.recalls}", "serving": "SERVING"}
-        where = f"{t.service_name} ({t.agency_name})"
+        where = printable(f"{t.service_name} ({t.agency_name})")
         return f"{t.number}   {state.get(t.state, t.state.upper())}\n{where}"
 
     def _details(self, hand: InHand, state: DeskState) -> str:
+        """The visit, one fact a line. Every stored text goes through ``printable``: a
+        reason typed with a line break cannot forge a line (a consent it never had)."""
+        p = printable
         lines = [
             "",
-            f"Need: {hand.need}",
-            f"Language: {LANGUAGE_NAMES.get(hand.language, hand.language)}",
+            f"Need: {p(hand.need)}",
+            f"Language: {LANGUAGE_NAMES.get(hand.language, p(hand.language))}",
         ]
         if hand.help_needed:
-            lines.append(f"Help: {HELP_WORDS.get(hand.help_needed, hand.help_needed)}")
+            lines.append(f"Help: {HELP_WORDS.get(hand.help_needed, p(hand.help_needed))}")
         if hand.appointment_ref:
-            lines.append(f"Appointment: {hand.appointment_ref}")
+            lines.append(f"Appointment: {p(hand.appointment_ref)}")
         if hand.postcode_district:
-            lines.append(f"Postcode district: {hand.postcode_district}")
+            lines.append(f"Postcode district: {p(hand.postcode_district)}")
         lines.append(
             f"Waited {hand.waited_minutes} min in this queue; "
             f"{hand.since_arrival_minutes} min since arriving"
@@ -498,29 +518,31 @@ class CounterApp(StaffApp[DeskState]):
         lines.append("Agreed to share details: " + ("yes" if hand.consent_share else "no"))
         lines += ["", "Journey so far:"]
         for step in hand.journey:
-            where = f" at counter {step.counter}" if step.counter else ""
-            outcome = f", {step.outcome}" if step.outcome else ""
+            where = f" at counter {p(step.counter)}" if step.counter else ""
+            outcome = f", {p(step.outcome)}" if step.outcome else ""
             mark = "▶" if step.current else " "
             lines.append(
-                f" {mark} {step.number}  {step.service_name} ({step.agency_name}): "
+                f" {mark} {step.number}  {p(step.service_name)} ({p(step.agency_name)}): "
                 f"{step.state.replace('_', '-')}{outcome}{where}"
             )
         for name in hand.to_come:
-            lines.append(f"   next: {name}")
+            lines.append(f"   next: {p(name)}")
         if hand.referrals:
             lines += ["", "Referral notes:"]
             for note in hand.referrals:
-                reason = f": {note.reason}" if note.reason else ""
+                reason = f": {p(note.reason)}" if note.reason else ""
                 consent = "consent given" if note.consent else "no consent to share"
                 lines.append(
-                    f"  {note.kind} from {note.from_agency} to {note.to_service}{reason} "
+                    f"  {note.kind} from {p(note.from_agency)} to {p(note.to_service)}{reason} "
                     f"({consent})"
                 )
         return "\n".join(lines)
 
     def show_away(self) -> None:
         super().show_away()
-        self.query_one("#queue-title", Static).update("Waiting for this counter (not current)")
+        self.query_one("#queue-title", Static).update(
+            Text("Waiting for this counter (not current)")
+        )
 
     # -- actions ---------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from gateway.errors import GatewayError
 from gateway.events import follow
 from gateway.queue import Queue
 from gateway.staff import StaffView
+from gateway.status import printable
 from gateway.store import Store
 
 log = logging.getLogger("gateway.staff_screens")
@@ -41,6 +42,19 @@ S = TypeVar("S")
 WAIT_SECONDS = 1.0  # the longest a screen waits for news before looking again anyway
 RETRY_SECONDS = 2.0
 STORE_AWAY = "The store is not answering; this screen will catch up by itself."
+
+
+# What a box staff type into accepts: anything but control characters, so a pasted escape
+# sequence is refused whole instead of being echoed to the terminal (or stored).
+TYPED = r"[^\x00-\x1f\x7f-\x9f]*"
+
+
+def plain(text: str) -> Text:
+    """Text that came from the store or a person (a name, a reason, a refusal quoting
+    what was typed) as a widget shows it: on one line, exactly as typed, never read as
+    markup, and with no control character to act on the terminal (Textual passes ESC
+    and C1 bytes straight through)."""
+    return Text(printable(text))
 
 
 class SignInScreen(Screen[StaffView]):
@@ -65,8 +79,8 @@ class SignInScreen(Screen[StaffView]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="box"):
-            yield Static(self.heading, id="title")
-            yield Input(placeholder="Staff code", id="code", max_length=40)
+            yield Static(plain(self.heading), id="title")
+            yield Input(placeholder="Staff code", id="code", max_length=40, restrict=TYPED)
             yield Input(
                 placeholder="PIN", id="pin", password=True, restrict=r"[0-9]*", max_length=8
             )
@@ -139,7 +153,7 @@ class SignInScreen(Screen[StaffView]):
 
     def refuse(self, sentence: str) -> None:
         self._busy = False
-        self.query_one("#refusal", Static).update(sentence)
+        self.query_one("#refusal", Static).update(plain(sentence))  # may quote a name
         self.query_one("#sign-in", Button).disabled = False
 
 
@@ -337,5 +351,5 @@ class StaffApp(App[None], Generic[S], inherit_bindings=False):
         """Show one sentence on the status line: the ``#status`` every staff screen has on
         its main screen (found there even while a dialog or the sign-in is on top)."""
         status = self.screen_stack[0].query_one("#status", Static)
-        status.update(Text(sentence))  # as written: a sentence is never markup
+        status.update(plain(sentence))  # as written: a sentence is never markup
         status.set_class(refused, "-refused")

@@ -28,12 +28,19 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from counter.staffapp import STORE_AWAY, Dialog, StaffApp
+from counter.staffapp import STORE_AWAY, TYPED, Dialog, StaffApp, plain
 from gateway.alerts import HEALTH_WORDS, Alert, todays_alerts
 from gateway.centres import CentreView
 from gateway.events import latest
 from gateway.staff import StaffView
-from gateway.status import CounterNow, DeviceNow, RoomStatus, ServiceQueue, room_status
+from gateway.status import (
+    CounterNow,
+    DeviceNow,
+    RoomStatus,
+    ServiceQueue,
+    printable,
+    room_status,
+)
 
 ROOM_ACTIONS = ("pause", "open", "close", "move", "sign_out")
 OVER = "▲ over"
@@ -93,6 +100,8 @@ def queue_widths(width: int) -> dict[str, int]:
 
 
 def clip(text: str, width: int) -> str:
+    """On one line, printable (see ``gateway.status.printable``), cut to ``width``."""
+    text = printable(text)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -128,7 +137,7 @@ def wait_words(queue: ServiceQueue, aged: int) -> tuple[str, bool]:
 
 def device_words(device: DeviceNow, since: datetime) -> str:
     words = HEALTH_WORDS.get(device.health, f"is {device.health.replace('_', ' ')}")
-    return f"{device.place}: the {device.device} {words} (since {since:%H:%M})."
+    return printable(f"{device.place}: the {device.device} {words} (since {since:%H:%M}).")
 
 
 # -- the two small dialogs -----------------------------------------------------------------
@@ -150,8 +159,13 @@ class PauseScreen(Dialog[str]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="box"):
-            yield Static(Text(f"Pause {self.counter.name}"), id="title")
-            yield Input(placeholder="Reason (optional), e.g. lunch", id="reason", max_length=80)
+            yield Static(plain(f"Pause {self.counter.name}"), id="title")
+            yield Input(
+                placeholder="Reason (optional), e.g. lunch",
+                id="reason",
+                max_length=80,
+                restrict=TYPED,
+            )
             yield Static("Enter pauses it · Escape cancels", id="hint")
 
     @on(Input.Submitted, "#reason")
@@ -177,11 +191,11 @@ class MoveScreen(Dialog[str]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="box"):
-            yield Static(Text(f"Move the waiting customers of {self.source.name} to:"), id="title")
+            yield Static(plain(f"Move the waiting customers of {self.source.name} to:"), id="title")
             yield OptionList(
                 *(
                     Option(
-                        Text(f"{t.name} ({state_words(t)}, {t.staff_name or 'nobody in'})"),
+                        plain(f"{t.name} ({state_words(t)}, {t.staff_name or 'nobody in'})"),
                         id=t.counter,
                     )
                     for t in self.targets
@@ -361,7 +375,7 @@ class SupervisorApp(StaffApp[Room]):
     def _show_top(self) -> None:
         now = self._local(self.clock.now()).strftime("%H:%M")
         who = f"{self.person.name} (supervisor)" if self.person else "nobody signed in"
-        self.top.update(Text(f"{self.centre.name}  ·  {now}  ·  {who}"))
+        self.top.update(plain(f"{self.centre.name}  ·  {now}  ·  {who}"))
 
     def _fill_counters(self, counters: list[CounterNow], aged: int) -> None:
         table = self.counters
@@ -379,11 +393,11 @@ class SupervisorApp(StaffApp[Room]):
                 (
                     c.counter,
                     [
-                        Text(c.counter),
+                        plain(c.counter),
                         Text(clip(c.name, self._widths["name"])),
                         state,
                         Text(clip(c.staff_name or "–", 12)),
-                        Text(ticket_words(c, aged)),
+                        plain(ticket_words(c, aged)),
                         Text(str(c.sent) if c.sent else ""),
                     ],
                 )
@@ -414,7 +428,7 @@ class SupervisorApp(StaffApp[Room]):
                         wait,
                         Text(str(q.priority) if q.priority else ""),
                         Text(str(q.held) if q.held else ""),
-                        Text(q.next or ""),
+                        plain(q.next or ""),
                     ],
                 )
             )
@@ -435,7 +449,7 @@ class SupervisorApp(StaffApp[Room]):
             text.append("Today, newest first\n", style="bold")
             for alert in state.alerts:
                 text.append(self._local(alert.at).strftime("%H:%M "), style="dim")
-                text.append(f"{alert.text}\n")
+                text.append(f"{alert.text}\n")  # printable: see gateway.alerts
         if not devices and not state.alerts:
             text.append("No alerts today.")
         self.alerts.update(text)

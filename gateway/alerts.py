@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from gateway.centres import CentreView
 from gateway.clock import day_start
 from gateway.models import Event
+from gateway.status import printable
 from gateway.store import Store
 
 ALERTS = ("help_requested", "print_failed", "device_health", "staff_locked_out")
@@ -66,7 +67,13 @@ def todays_alerts(store: Store, centre: CentreView, now: datetime, limit: int = 
 
 def sentence(kind: str, data: dict[str, Any]) -> str | None:
     """One sentence for staff, or None for an event that is not an alert (a device that
-    is fine again)."""
+    is fine again). Printable as it is: the words in it came from kiosks, printers and
+    staff codes, and any control characters among them are taken out."""
+    text = _words(kind, data)
+    return None if text is None else printable(text)
+
+
+def _words(kind: str, data: dict[str, Any]) -> str | None:
     if kind == "help_requested":
         where = f" at {data['kiosk']}" if data.get("kiosk") else ""
         ticket = f" (ticket {data['number']})" if data.get("number") else ""

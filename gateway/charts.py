@@ -213,7 +213,7 @@ def trend(
 
     known = [(i, m) for i, m in zip(x, medians, strict=True) if m is not None]
     counts = round_ticks(max(max(issued), 1))
-    minutes = round_ticks(math.ceil(max((m for _, m in known), default=1.0)))
+    minutes = round_ticks(max(math.ceil(max((m for _, m in known), default=1.0)), 1))
     # Both panels' y labels padded alike, so their days line up one above the other.
     pad = max(len(f"{t:g}") for t in counts + minutes)
 

@@ -231,7 +231,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except GatewayError as exc:
-        print(str(exc), file=sys.stderr)
+        from gateway.status import printable
+
+        print(printable(str(exc)), file=sys.stderr)  # a refusal may quote what was typed
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
@@ -295,9 +297,14 @@ def _queue(args: argparse.Namespace) -> Any:
     return Queue(store, centre, clock=_clock(args, centre.timezone), actor=args.actor or "cli")
 
 
+# json escapes C0 controls (ESC) but, with ensure_ascii=False, leaves C1 ones (U+009B is a
+# one-byte CSI to many terminals) as they are: escaped too, the JSON means the same.
+C1_ESCAPES = {code: f"\\u{code:04x}" for code in range(0x80, 0xA0)}
+
+
 def _emit(args: argparse.Namespace, obj: dict[str, Any], text: str) -> None:
     if args.json:
-        print(json.dumps(obj, ensure_ascii=False, default=str))
+        print(json.dumps(obj, ensure_ascii=False, default=str).translate(C1_ESCAPES))
     else:
         print(text)
 
@@ -422,11 +429,13 @@ def _checkin(args: argparse.Namespace, queue: Any) -> int:
 
 def _staff(args: argparse.Namespace, queue: Any) -> int:
     from gateway.errors import GatewayError
+    from gateway.status import printable
 
     if args.action == "list":
         people = queue.list_staff()
-        lines = [
-            f"{p.code:<16} {p.name:<24} {p.role:<10} {p.agency or '-':<12} "
+        lines = [  # names and codes as stored: a row made from --as holds any text
+            f"{printable(p.code):<16} {printable(p.name):<24} {p.role:<10} "
+            f"{p.agency or '-':<12} "
             + ("disabled" if not p.active else "locked" if p.locked_until else "active")
             + ("" if p.has_pin else " (no PIN)")
             for p in people

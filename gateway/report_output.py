@@ -2,6 +2,10 @@
 
 A report is a dict from ``gateway.reports``: figures at the top level, or ``rows`` when
 broken down. Tables show the figures a manager reads first; CSV and JSON carry them all.
+
+A report's words are codes and names from the centre file, never what staff typed; still,
+table cells are plain text (never markup, no control characters) and a CSV cell that a
+spreadsheet would take for a formula is neutralised (OWASP: a leading single quote).
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ import io
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from gateway.reports import flatten
+from gateway.status import printable
 
 # The columns a terminal table shows for a breakdown (CSV and JSON have every figure).
 TABLE_COLUMNS = {
@@ -61,10 +67,25 @@ HEADINGS = {
     "information_only": "information only",
 }
 MISSING = "–"
+# What a spreadsheet reads as the start of a formula (=, +, -, @; tab and CR too).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: Any) -> str:
-    return MISSING if value is None else str(value)
+def _cell(value: Any) -> Text:
+    return _text(MISSING if value is None else str(value))
+
+
+def _text(words: str) -> Text:
+    """A table's cell, title or heading: as it is, never markup, on one line."""
+    return Text(printable(words))
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell: numbers as they are; text a spreadsheet would take for a formula
+    (``=HYPERLINK(…)``, ``+cmd|…``, ``@SUM(…)``) behind a single quote, shown as text."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 def tables(kind: str, figures: dict[str, Any], title: str) -> list[Table]:
@@ -74,7 +95,7 @@ def tables(kind: str, figures: dict[str, Any], title: str) -> list[Table]:
     if by and "rows" in figures:
         out.append(_rows_table(kind, figures["rows"], by, title))
     if not by:
-        table = Table(title=title)
+        table = Table(title=_text(title))
         table.add_column("figure")
         table.add_column("value", justify="right")
         for name, value in flatten(figures):
@@ -82,7 +103,7 @@ def tables(kind: str, figures: dict[str, Any], title: str) -> list[Table]:
                 continue
             if kind == "referrals" and name.startswith("referrals."):
                 continue  # the referrals report lists its routes in a table of their own
-            table.add_row(name, _cell(value))
+            table.add_row(_text(name), _cell(value))
         out.append(table)
     if figures.get("referrals") and isinstance(figures["referrals"], list) and kind == "referrals":
         heading = f"Referrals by {by}" if by else "Referrals"
@@ -106,13 +127,13 @@ def _rows_table(kind: str, rows: list[dict[str, Any]], by: str, title: str) -> T
     names = [n for n, _ in flatten(rows[0]) if n != by] if rows else []
     if wanted:
         names = [n for n in wanted if n in names] or names
-    table = Table(title=f"{title} by {by}")
-    table.add_column(by, overflow="fold")
+    table = Table(title=_text(f"{title} by {by}"))
+    table.add_column(_text(by), overflow="fold")
     for name in names:
-        table.add_column(HEADINGS.get(name, name), justify="right")
+        table.add_column(_text(HEADINGS.get(name, name)), justify="right")
     for row in rows:
         values = dict(flatten(row))
-        table.add_row(str(row[by]), *(_cell(values.get(n)) for n in names))
+        table.add_row(_cell(row[by]), *(_cell(values.get(n)) for n in names))
     return table
 
 
@@ -120,9 +141,9 @@ def _list_table(title: str, items: list[dict[str, Any]]) -> Table:
     names: list[str] = []
     for item in items:
         names += [n for n, _ in flatten(item) if n not in names]
-    table = Table(title=title)
+    table = Table(title=_text(title))
     for name in names:
-        table.add_column(name)
+        table.add_column(_text(name))
     for item in items:
         values = dict(flatten(item))
         table.add_row(*(_cell(values.get(n)) for n in names))
@@ -134,15 +155,15 @@ def _matrix_table(matrix: dict[str, Any]) -> Table:
     table = Table(title="Referrals: from (rows) to (columns), handovers (then served) / signposts")
     table.add_column("from \\ to")
     for agency in matrix["agencies"]:
-        table.add_column(agency, justify="right")
+        table.add_column(_text(agency), justify="right")
     for row in matrix["rows"]:
         cells = []
         for agency in matrix["agencies"]:
             cell = row["to"].get(agency)
             cells.append(
-                f"{cell['handover']} ({cell['served']}) / {cell['signpost']}" if cell else ""
+                _text(f"{cell['handover']} ({cell['served']}) / {cell['signpost']}" if cell else "")
             )
-        table.add_row(row["from_agency"], *cells)
+        table.add_row(_text(row["from_agency"]), *cells)
     return table
 
 
@@ -150,9 +171,11 @@ def _profile_table(profile: dict[str, Any]) -> Table:
     table = Table(title="Check-ins by weekday and hour")
     table.add_column("")
     for hour in profile["hours"]:
-        table.add_column(hour, justify="right")
+        table.add_column(_text(hour), justify="right")
     for row in profile["rows"]:
-        table.add_row(row["weekday"], *(str(n) if n else "·" for n in row["checkins"]))
+        table.add_row(
+            _text(row["weekday"]), *(_text(str(n) if n else "·") for n in row["checkins"])
+        )
     return table
 
 
@@ -170,7 +193,7 @@ def as_csv(figures: dict[str, Any]) -> str:
     elif not by:
         writer.writerow(["figure", "value"])
         for name, value in flatten(figures):
-            writer.writerow([name, "" if value is None else value])
+            writer.writerow([csv_cell(name), "" if value is None else csv_cell(value)])
     for name, items in _lists(figures):
         if by and rows is None and name == "referrals" and out.tell() == 0:
             _csv_table(writer, items)  # a breakdown of referrals: the routes are the report
@@ -214,7 +237,7 @@ def _csv_table(writer: Any, rows: list[dict[str, Any]]) -> None:
     names: list[str] = []
     for row in rows:
         names += [n for n, _ in flatten(row) if n not in names]
-    writer.writerow(names)
+    writer.writerow([csv_cell(n) for n in names])
     for row in rows:
         values = dict(flatten(row))
-        writer.writerow(["" if values.get(n) is None else values[n] for n in names])
+        writer.writerow(["" if values.get(n) is None else csv_cell(values[n]) for n in names])

@@ -76,7 +76,8 @@ def trend_chart(chart_id: str, trend: dict[str, Any]) -> str:
     medians = [m for _, _, m in days]
     counts = round_ticks(max(max(issued), 1))
     known = [m for m in medians if m is not None]
-    minutes = round_ticks(math.ceil(max(known, default=1.0)))
+    # At least a minute high: a day whose every wait was under a minute has a median of 0.
+    minutes = round_ticks(max(math.ceil(max(known, default=1.0)), 1))
 
     def y(value: float, scale: list[float]) -> float:
         return top + plot_h - plot_h * value / scale[-1]

@@ -18,6 +18,7 @@ import re
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -26,12 +27,14 @@ from gateway.engine import Engine
 from gateway.errors import NotAllowed, UnknownError
 from gateway.events import EventLog
 from gateway.models import Counter, Staff
+from gateway.status import printable
 
 ROLES = ("counter", "supervisor", "manager")
 MAX_WRONG_PINS = 5
 LOCKOUT_MINUTES = 15
 PIN = re.compile(r"[0-9]{4,8}")
 STAFF_CODE = re.compile(r"[a-z0-9][a-z0-9._-]{0,39}")
+MAX_NAME = 100
 # scrypt's cost: 16 MiB and about 50 ms a try on a small PC, so a stolen store's PINs
 # cannot be tried quickly (a 4-digit PIN is still few tries: the lockout is the defence).
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
@@ -57,6 +60,25 @@ def pin_matches(pin: str, stored: str | None) -> bool:
     except ValueError:
         return False
     return hmac.compare_digest(tried.hex(), digest)
+
+
+@cache
+def _decoy_hash() -> str:
+    """A hash no PIN is tried against in earnest: an unknown staff code costs the same
+    scrypt as a known one, so timing does not tell which codes exist."""
+    return hash_pin(secrets.token_hex(8))
+
+
+def check_name(name: str) -> str:
+    """The person's name as kept: trimmed, on one line, of a sensible length."""
+    name = name.strip()
+    if not name:
+        raise NotAllowed("Give the person's name.")
+    if printable(name) != name:
+        raise NotAllowed("A name cannot hold line breaks, tabs or control characters.")
+    if len(name) > MAX_NAME:
+        raise NotAllowed(f"A name is at most {MAX_NAME} characters.")
+    return name
 
 
 def check_pin(pin: str) -> str:
@@ -95,10 +117,12 @@ def _view(row: Staff, now: datetime) -> StaffView:
 
 
 class StaffVerbs(Engine):
-    def _staff_row(self, session: Session, code: str) -> Staff | None:
-        return session.exec(
-            select(Staff).where(Staff.centre_id == self.centre.id, Staff.code == code)
-        ).first()
+    def _staff_row(self, session: Session, code: str, *, lock: bool = False) -> Staff | None:
+        """The person with this code; ``lock`` holds their row until the transaction ends
+        (PostgreSQL; SQLite's writing transaction already holds the whole store), so two
+        sign-ins at once cannot both count from the same number of wrong PINs."""
+        query = select(Staff).where(Staff.centre_id == self.centre.id, Staff.code == code)
+        return session.exec(query.with_for_update() if lock else query).first()
 
     def add_staff(
         self,
@@ -113,22 +137,21 @@ class StaffVerbs(Engine):
         code = code.strip().lower()
         if not STAFF_CODE.fullmatch(code):
             raise NotAllowed(
-                f"'{code}' is not a staff code (letters, digits, dot, dash; up to 40)."
+                f"'{printable(code)}' is not a staff code (letters, digits, dot, dash; up to 40)."
             )
         if role not in ROLES:
             raise UnknownError(f"'{role}' is not a role ({', '.join(ROLES)}).")
         if agency is not None and agency not in {a.code for a in self.centre.config.agencies}:
             raise UnknownError(f"'{agency}' is not one of the agencies at {self.centre.name}.")
-        if not name.strip():
-            raise NotAllowed("Give the person's name.")
+        name = check_name(name)
         pin_hash = hash_pin(check_pin(pin))  # slow on purpose: outside the write lock
 
         def work(session: Session, log: EventLog, now: datetime) -> StaffView:
-            row = self._staff_row(session, code)
+            row = self._staff_row(session, code, lock=True)
             if row is not None and row.pin_hash is not None:
                 raise NotAllowed(f"There is already a member of staff '{code}'.")
             row = row or Staff(centre_id=self.centre.id, code=code, name=name)
-            row.name, row.role, row.agency, row.active = name.strip(), role, agency, True
+            row.name, row.role, row.agency, row.active = name, role, agency, True
             row.pin_hash, row.failed_pins, row.locked_until = pin_hash, 0, None
             session.add(row)
             session.flush()
@@ -180,16 +203,22 @@ class StaffVerbs(Engine):
         """Sign in with a PIN at a counter (who is signed in there changes), or without
         one for the supervisor's view (``role="supervisor"`` then refuses anyone else).
         Wrong PINs count towards a lockout; the count and the refusal are written even
-        though the sign-in fails."""
+        though the sign-in fails. Atomic: sign-ins at once for one person (on any number
+        of machines) count every wrong PIN once, and the fifth locks them out.
+
+        A refusal does not say whether the code exists, except that only a real person
+        can be locked out (the lockout sentence tells them to wait or ask a supervisor).
+        """
         code = code.strip().lower()
         counter_id = self.centre.counter_by_code(counter).id if counter else None
         with self.store.read() as session:
             stored = self._staff_row(session, code)
             stored_hash = stored.pin_hash if stored else None
-        matched = pin_matches(pin, stored_hash)  # slow: outside the write lock
+        # Slow, so outside the write lock; against a decoy for an unknown code (the same time).
+        matched = pin_matches(pin, stored_hash or _decoy_hash()) and stored_hash is not None
 
         def work(session: Session, log: EventLog, now: datetime) -> tuple[StaffView | None, str]:
-            row = self._staff_row(session, code)
+            row = self._staff_row(session, code, lock=True)
             if row is None or row.pin_hash is None or not row.active:
                 log.add("sign_in_refused", now, counter_id=counter_id, code=code[:40])
                 return None, MISMATCH
@@ -255,7 +284,9 @@ class StaffVerbs(Engine):
         self._run(work)
 
     def _known(self, session: Session, code: str) -> Staff:
-        row = self._staff_row(session, code.strip().lower())
+        row = self._staff_row(session, code.strip().lower(), lock=True)
         if row is None:
-            raise UnknownError(f"There is no member of staff '{code}' at {self.centre.name}.")
+            raise UnknownError(
+                f"There is no member of staff '{printable(code)}' at {self.centre.name}."
+            )
         return row

@@ -1,4 +1,8 @@
-"""The room right now: who waits for what and for how long, and who is at which counter."""
+"""The room right now: who waits for what and for how long, and who is at which counter.
+
+Also ``printable``: stored text (a pause reason, a staff name, a device's detail) as a
+terminal may show it, for every screen and command that prints what someone typed.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,29 @@ from gateway.clock import business_day
 from gateway.models import Counter, DeviceHealth, Staff, Ticket
 from gateway.store import Store
 from gateway.tickets import AT_COUNTER
+
+# Line breaks and tabs become spaces (a reason shows on its own line, and cannot forge the
+# lines after it); every other C0 and C1 control, DEL, and the bidi overrides go.
+_AS_SPACE = (0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x85, 0x2028, 0x2029)
+_UNSHOWN: dict[int, str | None] = {
+    code: None
+    for code in (
+        *range(0x20),
+        0x7F,
+        *range(0x80, 0xA0),
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    )
+} | {code: " " for code in _AS_SPACE}
+
+
+def printable(text: str) -> str:
+    """``text`` made safe to show on a terminal, on one line: control characters (ESC
+    and the C1 CSI begin sequences that retitle, clear or reprogram a terminal; plain
+    ``print`` and Textual pass them through) are removed, line breaks and tabs become
+    spaces. Everything else is kept as typed. Show the result as plain text (a Rich
+    ``Text``), never as markup."""
+    return text.translate(_UNSHOWN)
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,15 @@ def centre_listing(centre: CentreView) -> tuple[dict[str, Any], str]:
     return obj, render(head, services, needs, counters)
 
 
+def _plain(*cells: str) -> list[Any]:
+    """Cells as plain text: never markup, no control characters (device text is free)."""
+    from rich.text import Text
+
+    from gateway.status import printable
+
+    return [Text(printable(cell)) for cell in cells]
+
+
 def status_text(centre: CentreView, status: RoomStatus) -> str:
     from rich.table import Table
 
@@ -90,23 +99,27 @@ def status_text(centre: CentreView, status: RoomStatus) -> str:
         longest = f"{q.longest_wait_minutes} min" if q.waiting else "-"
         over = " !" if q.waiting and q.longest_wait_minutes > q.target_wait_minutes else ""
         queues.add_row(
-            q.service_name,
-            q.agency,
-            str(q.waiting),
-            str(q.priority),
-            str(q.held),
-            longest + over,
-            f"{q.target_wait_minutes} min",
-            q.next or "-",
+            *_plain(
+                q.service_name,
+                q.agency,
+                str(q.waiting),
+                str(q.priority),
+                str(q.held),
+                longest + over,
+                f"{q.target_wait_minutes} min",
+                q.next or "-",
+            )
         )
     counters = Table("counter", "state", "ticket", "service", "for", title="Counters")
     for c in status.counters:
         counters.add_row(
-            c.counter,
-            c.state,
-            c.ticket or "-",
-            f"{c.service} ({c.ticket_state})" if c.service else "-",
-            f"{c.since_minutes} min" if c.since_minutes is not None else "-",
+            *_plain(
+                c.counter,
+                c.state,
+                c.ticket or "-",
+                f"{c.service} ({c.ticket_state})" if c.service else "-",
+                f"{c.since_minutes} min" if c.since_minutes is not None else "-",
+            )
         )
     total = sum(q.waiting for q in status.queues)
     parts: list[Any] = [queues, counters]
@@ -114,12 +127,14 @@ def status_text(centre: CentreView, status: RoomStatus) -> str:
         devices = Table("where", "device", "health", "for", "checked", "detail", title="Devices")
         for d in status.devices:
             devices.add_row(
-                d.place,
-                d.device,
-                d.health.replace("_", " ") + ("" if d.health == "ok" else " !"),
-                f"{d.since_minutes} min",
-                f"{d.checked_minutes} min ago",
-                d.detail or "-",
+                *_plain(
+                    d.place,
+                    d.device,
+                    d.health.replace("_", " ") + ("" if d.health == "ok" else " !"),
+                    f"{d.since_minutes} min",
+                    f"{d.checked_minutes} min ago",
+                    d.detail or "-",
+                )
             )
         parts.append(devices)
-    return render(f"{centre.name}: {total} waiting", *parts)
+    return render(*_plain(f"{centre.name}: {total} waiting"), *parts)
