@@ -531,6 +531,8 @@ class CounterApp(StaffApp[DeskState]):
             lines += ["", "Referral notes:"]
             for note in hand.referrals:
                 reason = f": {p(note.reason)}" if note.reason else ""
+                if note.withheld:
+                    reason = ": (the reason stays with them: no consent to share)"
                 consent = "consent given" if note.consent else "no consent to share"
                 lines.append(
                     f"  {note.kind} from {p(note.from_agency)} to {p(note.to_service)}{reason} "

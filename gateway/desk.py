@@ -44,6 +44,9 @@ class ReferralNote:
     reason: str | None
     consent: bool
     at: datetime
+    # The reason was written by another agency and the customer did not agree to share
+    # their details: it stays with the agency that wrote it.
+    withheld: bool = False
 
 
 @dataclass(frozen=True)
@@ -194,14 +197,16 @@ def _in_hand(session: Session, centre: CentreView, held: Ticket, now: datetime) 
             to_come.append(centre.service_by_code(code).name)
         except UnknownError:  # a service since taken out of the centre file
             to_come.append(code)
+    here = centre.services[held.service_id].agency_id
     referrals = [
         ReferralNote(
             from_agency=centre.agencies[r.from_agency_id].name,
             to_service=centre.services[r.to_service_id].name,
             kind=r.kind,
-            reason=r.reason,
+            reason=r.reason if _shared(r, here) else None,
             consent=r.consent_share,
             at=r.at,
+            withheld=bool(r.reason) and not _shared(r, here),
         )
         for r in session.exec(
             select(Referral).where(Referral.visit_id == visit.id).order_by(col(Referral.id))
@@ -223,6 +228,11 @@ def _in_hand(session: Session, centre: CentreView, held: Ticket, now: datetime) 
         to_come=to_come,
         referrals=referrals,
     )
+
+
+def _shared(referral: Referral, agency_id: int) -> bool:
+    """Whether this agency may read the referral's reason: its own, or the customer agreed."""
+    return referral.consent_share or referral.from_agency_id == agency_id
 
 
 def _minutes(span: timedelta) -> int:

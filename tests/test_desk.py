@@ -268,3 +268,36 @@ def test_a_sent_ticket_is_told_its_place_at_that_counter(queue, clock):
     later = queue.check_in("council-tax")
     # The shared council-tax queue does not count the ticket sent to counter 4.
     assert later.wait is not None and later.wait.ahead == 4
+
+
+def test_a_referral_reason_reaches_another_agency_only_with_consent(queue, clock):
+    """The borough's reason for sending someone to the Jobcentre is read there only if
+    the customer agreed; without agreement the desk says a reason exists, not what."""
+    for consent in (False, True):
+        ticket = queue.check_in("council-tax")
+        queue.call_ticket("1", ticket.number)
+        queue.start_serving(ticket.number)
+        _, handed = queue.refer(
+            ticket.number, "jobs", kind="handover", reason="lost job at the mill", consent=consent
+        )
+        assert handed is not None
+        queue.call_ticket("4", handed.number)
+        hand = desk_state(queue.store, queue.centre, "4", clock.now()).in_hand
+        assert hand is not None
+        (note,) = hand.referrals
+        assert note.consent is consent
+        assert note.reason == ("lost job at the mill" if consent else None)
+        assert note.withheld is not consent
+        queue.complete(handed.number)
+        clock.advance(minutes=1)
+
+
+def test_the_referring_agency_still_reads_its_own_reason(queue, clock):
+    ticket = queue.check_in("council-tax")
+    queue.call_ticket("1", ticket.number)
+    _, handed = queue.refer(ticket.number, "housing", kind="handover", reason="arrears")
+    assert handed is not None
+    queue.call_ticket("1", handed.number)  # housing is the borough's too
+    hand = desk_state(queue.store, queue.centre, "1", clock.now()).in_hand
+    assert hand is not None and hand.referrals[0].reason == "arrears"
+    assert not hand.referrals[0].withheld
