@@ -22,9 +22,7 @@ import queue as stdlib_queue
 import re
 import traceback
 from collections import Counter as Tally
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -52,8 +50,9 @@ from gateway.status import printable
 from gateway.store import Store
 from gateway.views import render
 from tests.conftest import MONDAY_9AM
-from tests.counter.conftest import STAFF, sign_in, wait_for
-from tests.kiosk.conftest import ready_store
+from tests.counter.conftest import sign_in, staff_store, wait_for
+
+COUNTER_FIXTURES = (staff_store,)  # the counter tests' store, used here as desk_store
 
 SIZE = (130, 40)
 SECRET = "a-pseudonym-secret-for-the-tests"
@@ -103,14 +102,9 @@ def cheap_pins(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def desk_store(tmp_path: Path, clock: FixedClock) -> Iterator[Store]:
+def desk_store(staff_store: Store) -> Store:
     """The example centre, every desk open, with the staff of the counter screens' tests."""
-    store = ready_store(f"sqlite:///{tmp_path / 'staff.db'}", clock)
-    queue = Queue(store, clock=clock, actor="test")
-    for code, (name, pin, role, agency) in STAFF.items():
-        queue.add_staff(code, name=name, pin=pin, role=role, agency=agency)
-    yield store
-    store.dispose()
+    return staff_store
 
 
 @pytest.fixture
