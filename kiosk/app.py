@@ -524,14 +524,13 @@ class KioskApp(KioskHardware, App[None], inherit_bindings=False):
         self.last_touch = self.monotonic()
 
     async def on_event(self, event: events.Event) -> None:
-        # Input comes here twice: from the terminal, then again when a widget it was
-        # forwarded to lets it bubble back up. Only the first is a key the customer (or
-        # a scanner) pressed; read twice, a scan would come out as "RRBB--1122...".
-        if isinstance(event, events.InputEvent) and not event.is_forwarded:
-            if isinstance(event, events.Key | events.MouseDown):
-                self.touch()
-            if isinstance(event, events.Key) and self._wedge_scan(event):
-                return
+        if isinstance(event, events.Key | events.MouseDown):
+            self.touch()  # every copy: a touch is a touch, counting it twice is harmless
+        # A key comes here twice: from the terminal, then again when the widget it was
+        # forwarded to lets it bubble back up. Only the first is a key the customer (or a
+        # scanner) pressed; read twice, a scan would come out as "RRBB--1122...".
+        if isinstance(event, events.Key) and not event.is_forwarded and self._wedge_scan(event):
+            return
         await super().on_event(event)
 
     def _wedge_scan(self, event: events.Key) -> bool:
