@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
 
 from gateway.config import HELP_KINDS
 from gateway.engine import Engine
@@ -130,11 +131,13 @@ class FootfallVerbs(Engine):
             row = self._ticket(session, ticket, now)
             if row.state in ENDED:
                 raise NotAllowed(f"{row.number} has already ended; help was not recorded.")
-            visit = session.get(Visit, row.visit_id)
-            assert visit is not None
-            if visit.help_needed is None:
-                visit.help_needed = kind
-                session.add(visit)
+            # One statement, not a loaded row: a kiosk may not read a visit's appointment
+            # or postcode (its database role is not granted those columns).
+            session.execute(
+                sa.update(Visit)
+                .where(col(Visit.id) == row.visit_id, col(Visit.help_needed).is_(None))
+                .values(help_needed=kind)
+            )
             if row.state == "waiting" and (row.priority_from is None or row.priority_from > now):
                 row.priority_from = now
                 row.changed_at = now

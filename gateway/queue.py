@@ -419,8 +419,10 @@ class Queue(ReferralVerbs, CounterVerbs, FootfallVerbs, StaffVerbs, RetentionVer
     def visit_language(self, ticket: TicketView) -> str:
         """The language the customer chose for this ticket's visit (for a reprint)."""
         with self.store.read() as session:
-            visit = session.get(Visit, ticket.visit_id)
-            return visit.language if visit is not None else "en"
+            language = session.exec(
+                select(Visit.language).where(Visit.id == ticket.visit_id)
+            ).first()
+            return language or "en"
 
 
 def normalise_district(text: str) -> str:

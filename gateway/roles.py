@@ -67,7 +67,14 @@ GRANTS: dict[str, dict[str, list[str]]] = {
         "manager": ["SELECT", "UPDATE (failed_pins, locked_until)"],
     },
     "visit": {
-        "kiosk": ["SELECT", "INSERT", "UPDATE (help_needed)"],
+        # Not the appointment, the postcode district or the repeat key: a kiosk is the
+        # most exposed machine, and it never needs to read them back.
+        "kiosk": [
+            "SELECT (id, centre_id, day, need, language, help_needed, consent_share, journey, "
+            "arrived_at, ended_at)",
+            "INSERT",
+            "UPDATE (help_needed)",
+        ],
         "counter": ["SELECT", "UPDATE (help_needed, repeat_key, ended_at)"],
         "manager": ["SELECT"],
     },

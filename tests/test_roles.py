@@ -28,6 +28,9 @@ from gateway.queue import Queue
 from gateway.status import room_status
 from gateway.store import Store
 from tests.conftest import _plain, _ready, create_pg_database, drop_pg_database
+from tests.kiosk.conftest import kiosk_store, make_kiosk, ticker
+
+KIOSK_FIXTURES = (kiosk_store, make_kiosk, ticker)  # the kiosk tests' fixtures, used here
 
 pytestmark = pytest.mark.postgres
 
@@ -161,7 +164,17 @@ class TestKiosk:
         with pytest.raises(NotPermitted):
             building.queue("kiosk", clock).sign_in("amy", "4821")
 
-    @pytest.mark.parametrize("sql", [*NEVER, "UPDATE ticket SET state = 'called'"])
+    @pytest.mark.parametrize(
+        "sql",
+        [
+            *NEVER,
+            "UPDATE ticket SET state = 'called'",
+            "SELECT appointment_ref FROM visit",
+            "SELECT postcode_district FROM visit",
+            "SELECT repeat_key FROM visit",
+            "SELECT reason FROM referral",
+        ],
+    )
     def test_kiosk_is_refused(self, building, sql):
         refused(building.store("kiosk"), sql)
 
@@ -372,3 +385,49 @@ def test_roles_refuse_a_bad_prefix_and_sqlite(tmp_path):
         roles.check_prefix('x"; DROP TABLE ticket; --')
     with pytest.raises(GatewayError, match="PostgreSQL"):
         roles.create_roles(Store(str(tmp_path / "g.db")))
+
+
+async def test_the_kiosk_app_itself_runs_under_the_kiosk_role(pg_server, clock, make_kiosk):
+    """The real kiosk, through its screens, on a store it reaches as ``_kiosk``: three taps
+    give a ticket, help asked on the ticket screen flags it, the session is written, and
+    nothing was refused on the way."""
+    from kiosk.app import KIOSK_SIZE
+    from kiosk.screens.dialogs import HelpDialog
+    from kiosk.screens.ticket import TicketScreen
+    from tests.kiosk.conftest import ready_store, wait_for
+    from tests.kiosk.test_journeys import choose, on_screen, to_ticket
+
+    url = create_pg_database(pg_server)
+    prefix = f"gwt{uuid.uuid4().hex[:10]}"
+    try:
+        admin = ready_store(url, clock)  # the example centre, loaded by the superuser
+        roles.create_roles(admin, prefix=prefix)
+        kiosk = Store(_url_as(url, roles.role_name(prefix, "kiosk")))
+        app = make_kiosk(store=kiosk)
+        async with app.run_test(size=KIOSK_SIZE) as pilot:
+            screen = await to_ticket(pilot, "en")
+            await pilot.click("#help")
+            await on_screen(pilot, HelpDialog)
+            await choose(pilot, "wheelchair")
+            await on_screen(pilot, TicketScreen)
+
+            def helped() -> bool:
+                with admin.read() as session:
+                    return (
+                        session.execute(
+                            sa.text("SELECT help_needed FROM visit WHERE id = :v"),
+                            {"v": screen.ticket.visit_id},
+                        ).scalar_one()
+                        == "wheelchair"
+                    )
+
+            await wait_for(pilot, helped)
+        assert app.tickets_issued == 1
+        with admin.read() as session:
+            kinds = set(session.execute(sa.text("SELECT kind FROM event")).scalars())
+        assert {"checked_in", "ticket_issued", "help_requested"} <= kinds
+        kiosk.dispose()
+        admin.dispose()
+    finally:
+        drop_pg_database(pg_server, url)
+        _drop_roles(pg_server, prefix)

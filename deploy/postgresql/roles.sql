@@ -71,7 +71,7 @@ GRANT SELECT, INSERT, UPDATE ON "ticket" TO "gateway_counter";
 GRANT SELECT ON "ticket" TO "gateway_manager";
 ALTER TABLE "visit" OWNER TO "gateway_owner";
 REVOKE ALL ON "visit" FROM PUBLIC, "gateway_kiosk", "gateway_counter", "gateway_manager";
-GRANT SELECT, INSERT, UPDATE (help_needed) ON "visit" TO "gateway_kiosk";
+GRANT SELECT (id, centre_id, day, need, language, help_needed, consent_share, journey, arrived_at, ended_at), INSERT, UPDATE (help_needed) ON "visit" TO "gateway_kiosk";
 GRANT SELECT, UPDATE (help_needed, repeat_key, ended_at) ON "visit" TO "gateway_counter";
 GRANT SELECT ON "visit" TO "gateway_manager";
 GRANT USAGE ON SEQUENCE "agency_id_seq" TO "gateway_kiosk", "gateway_counter", "gateway_manager";
