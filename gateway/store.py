@@ -147,6 +147,17 @@ class Store:
                 f"The store at {self.where} stayed locked by another program; try again.",
                 transient=True,
             )
+        if "certificate verify failed" in text or ("certificate" in text and "match" in text):
+            return StoreUnavailable(
+                f"The store at {self.where} did not pass this machine's TLS check: its "
+                "certificate is not signed by the CA in sslrootcert, or names another host."
+            )
+        if "password authentication failed" in text:
+            user = make_url(self.url).username or "this user"
+            return StoreUnavailable(
+                f"The store at {self.where} refused the password for '{user}': check the "
+                "password file (GATEWAY_DB_PASSWORD_FILE or the db-password credential)."
+            )
         if "no such table" in text or ("does not exist" in text and "relation" in text):
             return StoreUnavailable(
                 f"The store at {self.where} is not set up yet; run `gateway init` first."
