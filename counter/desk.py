@@ -431,6 +431,8 @@ class CounterApp(StaffApp[DeskState]):
         return desk_state(self.store, centre, self.counter, self.clock.now()), cursor
 
     def show(self, state: DeskState) -> None:
+        if not self.is_running or not self.query("#clock"):
+            return  # a last read arriving while the desk closes: its screen is gone
         if self.person is not None and state.staff != self.person.code:
             # Someone else signed in at this counter (on another screen): this one stops
             # acting in the old name.
