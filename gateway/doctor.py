@@ -288,7 +288,8 @@ def _ping(store: Store, clock: Clock, facts: _Facts) -> Check:
         timeouts = {
             "connect_timeout": PING_SECONDS,
             "options": f"-c statement_timeout={PING_SECONDS * 1000}",
-            **_password_args(store),
+            # The password the store itself found (a file or a credential), not read again.
+            **{k: v for k, v in store.connect_args.items() if k == "password"},
         }
         engine = sa.create_engine(store.url, poolclass=NullPool, connect_args=timeouts)
     began = time.monotonic()
@@ -324,17 +325,6 @@ def _ping(store: Store, clock: Clock, facts: _Facts) -> Check:
     ms = (time.monotonic() - began) * 1000
     what = f"PostgreSQL {version.split()[0]}" if postgres else "SQLite"
     return Check("store", True, f"The store at {store.where} answers ({what}, {ms:.0f} ms).")
-
-
-def _password_args(store: Store) -> dict[str, str]:
-    from sqlalchemy.engine import make_url
-
-    from gateway.store import password_from_file
-
-    if make_url(store.url).password:
-        return {}
-    password = password_from_file()
-    return {"password": password} if password else {}
 
 
 _LOCAL = ("", "localhost", "127.0.0.1", "::1")
